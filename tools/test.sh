@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command (.ci/run calls it after tools/setup.sh): real MNIST on disk, generated files in sync,
+# the docs site built, then every notebook and tests/ under pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+
+rae-nb data mnist
+python tools/docs.py check-sync
+python tools/docs.py site
+python -m pytest -p no:cacheprovider -q tests
