@@ -17,6 +17,11 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# `rae-nb data fashion-mnist` can fetch Debian's dataset-fashion-mnist with `apt-get download`, which needs the package lists
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! apt-cache show dataset-fashion-mnist >/dev/null 2>&1; then
+  apt-get update -qq
+fi
+
 [ -x .venv/bin/python ] || python3 -m venv .venv
 echo "setup: installing rae_nb and its dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
