@@ -57,7 +57,7 @@ def rendered(url):
     assert r.returncode == 0 and '<html' in r.stdout, r.stderr[-2000:]
     return Dom(r.stdout)
 
-PAGES = ['index.html', '01_data.html', '00_core.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
+PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
