@@ -57,13 +57,14 @@ def rendered(url):
     assert r.returncode == 0 and '<html' in r.stdout, r.stderr[-2000:]
     return Dom(r.stdout)
 
-PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
+PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '03_vae.html', '04_rae.html', '05_regularizers.html',
+         '06_wae.html', '07_smoothing.html', '08_models.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
     assert dom.title.strip().startswith('rae_nb')
     assert dom.sections == ['Start', 'Foundations', 'Method', 'Experiments']
-    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol'} <= set(dom.entries)
+    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models'} <= set(dom.entries)
     assert 'quick-start' in dom.ids
 
 def test_data_page_shows_the_digits(server):
@@ -88,3 +89,21 @@ def test_every_internal_link_resolves(server, page):
         with urlopen(target) as r: assert r.status == 200, f'{page}: {href} -> {r.status}'
         if frag and target.endswith('.html'):
             assert frag in rendered(target).ids, f'{page}: {href} points at a missing anchor'
+
+def pngs_on(dom):
+    return [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
+
+@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1)])
+def test_method_pages_show_their_figures(server, page, title, figures):
+    dom = rendered(server + page)
+    assert dom.title.strip().startswith(title)
+    shown = pngs_on(dom)
+    assert len(shown) >= figures
+    for im in shown:
+        a = np.asarray(im.convert('L'))
+        assert min(a.shape) > 100 and a.std() > 5, f'{page}: a blank figure'
+
+def test_regularizers_page_documents_the_protocol(server):
+    dom = rendered(server + '05_regularizers.html')
+    assert dom.title.strip().startswith('regularizers')
+    assert any(k in i for i in dom.ids for k in ('gradientpenalty', 'GradientPenalty'))
