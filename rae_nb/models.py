@@ -14,8 +14,8 @@ from .regularizers import L2, GradientPenalty, SpectralNorm
 from .wae import WAELoss
 
 # %% auto #0
-__all__ = ['OBJECTIVES', 'OFFICIAL_WEIGHTS', 'OFFICIAL_SCALE', 'PAPER_DATASET', 'EPOCHS', 'ModelConfig', 'build_model',
-           'official_to_rae_nb', 'paper_config']
+__all__ = ['OBJECTIVES', 'OFFICIAL_WEIGHTS', 'OFFICIAL_SCALE', 'PAPER_DATASET', 'EPOCHS', 'OFFICIAL_LR', 'OFFICIAL_BATCH',
+           'ModelConfig', 'build_model', 'official_to_rae_nb', 'paper_config']
 
 # %% ../nbs/08_models.ipynb #abdaaa42
 @dataclass(frozen=True)
@@ -93,9 +93,11 @@ def official_to_rae_nb(model:str, dataset:str, beta:float, lam:float) -> tuple[f
     "Convert weights (beta', lam') at the official code's loss scale for `model` to rae_nb's per-pixel-mean scale."
     return OFFICIAL_SCALE[model](beta, lam, net_spec(dataset))
 
-def _official_lr(model, paper_ds):
-    if model in ('vae', 'cv-vae'): return 1e-4
-    return 1e-3 if model == 'wae' or paper_ds == 'celeba' else 5e-4
+_rae_lr = dict(mnist=5e-4, cifar10=5e-4, celeba=1e-3)
+OFFICIAL_LR = {'vae': dict(mnist=1e-4, cifar10=1e-4, celeba=1e-4), 'cv-vae': dict(mnist=1e-4, cifar10=1e-4, celeba=1e-4),
+               'wae': dict(mnist=1e-3, cifar10=1e-3, celeba=1e-3), 'rae-gp': _rae_lr, 'rae-l2': _rae_lr,
+               'rae-sn': _rae_lr, 'rae': _rae_lr, 'ae': _rae_lr} # Adam learning rates (Appendix A, official configuration)
+OFFICIAL_BATCH = {('vae', 'celeba'): 1000} # batch sizes other than 100
 
 def paper_config(model:str, # Table 1 row: vae, cv-vae, wae, rae-gp, rae-l2, rae-sn, rae, ae
                  dataset:str # mnist, fashion-mnist, cifar10 or celeba
@@ -105,5 +107,4 @@ def paper_config(model:str, # Table 1 row: vae, cv-vae, wae, rae-gp, rae-l2, rae
     if dataset not in PAPER_DATASET: raise ValueError(f'unknown dataset {dataset!r}; choose one of {", ".join(PAPER_DATASET)}')
     ds = PAPER_DATASET[dataset]
     beta, lam = official_to_rae_nb(model, dataset, *OFFICIAL_WEIGHTS[model][ds])
-    bs = 1000 if (model, ds) == ('vae', 'celeba') else 100
-    return ModelConfig(model, dataset, beta, lam, _official_lr(model, ds), bs, EPOCHS[ds])
+    return ModelConfig(model, dataset, beta, lam, OFFICIAL_LR[model][ds], OFFICIAL_BATCH.get((model, ds), 100), EPOCHS[ds])

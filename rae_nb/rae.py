@@ -17,11 +17,11 @@ __all__ = ['latent_penalty', 'paper_scale', 'Regularizer', 'RAELoss']
 # %% ../nbs/04_rae.ipynb #68b8c4e0
 def latent_penalty(z:torch.Tensor # codes (N, D)
                   ) -> torch.Tensor:
-    "L_Z at the official scale: z_i^2 averaged over the latent dimensions and the batch, i.e. (2/D) * ||z||^2 / 2 per code."
+    "L_Z at rae_nb's scale: z_i^2 averaged over the latent dimensions and the batch, i.e. (2/D) * ||z||^2 / 2 per code."
     return z.pow(2).mean()
 
 # %% ../nbs/04_rae.ipynb #858d6fcd
-def paper_scale(beta:float, # weight of L_Z at rae_nb's (the official) scale
+def paper_scale(beta:float, # weight of L_Z at rae_nb's scale
                 lam:float, # weight of L_REG at rae_nb's scale
                 pixels:int, # P, values per image (C * H * W)
                 latent:int # D, latent dimensions
@@ -44,7 +44,7 @@ class Regularizer:
 @dataclass(frozen=True)
 class RAELoss:
     "Eq. 15: reconstruction error + beta * latent penalty + lam * decoder regularizer; beta = lam = 0 is the plain AE."
-    beta:float=0. # weight of the latent penalty L_Z (official scale)
+    beta:float=0. # weight of the latent penalty L_Z (rae_nb's scale)
     lam:float=0. # weight of the regularizer's loss term L_REG
     regularizer:Regularizer|None=None # L2, GradientPenalty or SpectralNorm
     encoder_outputs:ClassVar[int] = 1

@@ -6,7 +6,6 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
-import math
 import torch
 from .nets import AutoEncoder
 
@@ -17,7 +16,7 @@ __all__ = ['reconstruction_loss', 'reparametrize', 'gaussian_kl', 'VAELoss', 'CV
 def reconstruction_loss(x_hat:torch.Tensor, # reconstructions (N, C, H, W)
                         x:torch.Tensor # images (N, C, H, W)
                        ) -> torch.Tensor:
-    "Eq. 10 at the official scale: squared error averaged over channels and pixels, then over the batch."
+    "Eq. 10 at rae_nb's scale: squared error averaged over channels and pixels, then over the batch."
     if x_hat.shape != x.shape: raise ValueError(f'reconstructions {tuple(x_hat.shape)} and images {tuple(x.shape)} differ in shape')
     return (x_hat - x).pow(2).flatten(1).mean(1).mean()
 
@@ -43,7 +42,7 @@ def gaussian_kl(mu:torch.Tensor, # means (..., D)
 @dataclass(frozen=True)
 class VAELoss:
     "The VAE objective (Eq. 5, 10-12): k-sample reconstruction error plus beta times the KL to N(0, I)."
-    beta:float # weight of the KL term (official scale: per-pixel mean error, KL averaged over latent dimensions)
+    beta:float # weight of the KL term (rae_nb's scale: per-pixel mean error, KL averaged over latent dimensions)
     k:int=1 # Monte Carlo samples per image (Fig. 1)
     encoder_outputs:ClassVar[int] = 2 # the encoder outputs a mean and a log-variance
 
@@ -57,7 +56,7 @@ class VAELoss:
         "The total `loss` and its weighted parts `rec` and `kl` for the images `x`."
         mu, logvar = self.posterior(model, x)
         z = reparametrize(mu, logvar, self.k).flatten(0, 1)
-        rec = reconstruction_loss(model.decoder(z), x.repeat(self.k, 1, 1, 1))
+        rec = reconstruction_loss(model.decode(z), x.repeat(self.k, 1, 1, 1))
         kl = self.beta*gaussian_kl(mu, logvar).mean()/mu.shape[-1]
         return dict(loss=rec + kl, rec=rec, kl=kl)
 
@@ -65,7 +64,7 @@ class VAELoss:
 @dataclass(frozen=True)
 class CVVAELoss:
     "The CV-VAE objective (Eq. 13-14): reconstruction from mu + sigma * eps plus beta times ||mu||^2 / 2."
-    beta:float # weight of the KL term (official scale: averaged over latent dimensions)
+    beta:float # weight of the KL term (rae_nb's scale: averaged over latent dimensions)
     sigma:float=0.7 # standard deviation of the encoder noise (official 0.7)
     encoder_outputs:ClassVar[int] = 1
 
