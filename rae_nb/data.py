@@ -192,8 +192,8 @@ class ImageData:
 
 # %% ../nbs/01_data.ipynb #d4e6859d
 def to_float(x:torch.Tensor) -> torch.Tensor:
-    "uint8 images in [0, 255] to float32 in [0, 1]."
-    return x.float().div_(255)
+    "uint8 images in [0, 255] to floats in [0, 1], of torch's default dtype (float32 unless set otherwise)."
+    return x.to(torch.get_default_dtype()).div_(255)
 
 class Batches:
     "Batches of uint8 images `x` as float in [0, 1], in order or shuffled with `generator`."

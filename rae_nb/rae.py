@@ -32,6 +32,8 @@ def paper_scale(beta:float, # weight of L_Z at rae_nb's scale
 # %% ../nbs/04_rae.ipynb #dc8976c1
 class Regularizer:
     "A decoder regularizer (§3.1): a loss term, a re-parametrization of the decoder, or both."
+    double_backward = False # True if the penalty differentiates through the decoder, so that training needs a second backward
+
     def prepare(self, decoder:nn.Module) -> nn.Module:
         "Change the decoder once before training (e.g. spectral normalization); by default leave it alone."
         return decoder

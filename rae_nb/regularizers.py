@@ -12,7 +12,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from .rae import Regularizer
 
 # %% auto #0
-__all__ = ['WEIGHTED', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'GradientPenalty', 'SpectralNorm']
+__all__ = ['WEIGHTED', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'rademacher_like', 'GradientPenalty',
+           'SpectralNorm']
 
 # %% ../nbs/05_regularizers.ipynb #a06ed7fa
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -44,16 +45,21 @@ def vjp_norm_sq(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
     g, = torch.autograd.grad(x_hat, z, v, create_graph=True)
     return g.pow(2).sum()/len(z)
 
+def rademacher_like(x:torch.Tensor) -> torch.Tensor:
+    "Random ±1 entries shaped like `x`, from torch's global generator (the gradient penalty's probes)."
+    return torch.randint_like(x, 2)*2 - 1
+
 @dataclass(frozen=True)
 class GradientPenalty(Regularizer):
     "Eq. 17: the squared Frobenius norm of the decoder's Jacobian at z = E(x), by Hutchinson's unbiased estimator."
     probes:int=1 # Rademacher probes per batch; more cost one decoder backward each and lower the variance
+    double_backward = True # its loss contains a decoder backward (not a dataclass field)
 
     def penalty(self, decoder, z, x_hat):
         with torch.enable_grad():
             if not z.requires_grad: # e.g. under torch.no_grad for validation: rebuild the graph
                 z = z.detach().requires_grad_(); x_hat = decoder(z)
-            vs = [torch.randint_like(x_hat, 2)*2 - 1 for _ in range(self.probes)]
+            vs = [rademacher_like(x_hat) for _ in range(self.probes)]
             return sum(vjp_norm_sq(x_hat, z, v) for v in vs)/self.probes
 
 # %% ../nbs/05_regularizers.ipynb #ad75ba9e
