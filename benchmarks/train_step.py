@@ -12,9 +12,10 @@ for the decoder). Everything is timed in one process in alternation (round robin
 all alike; the median over repeats of the mean step time is reported. FLOPs per step come from torch's FlopCounterMode,
 the ceiling from a 4096 x 4096 matrix product of the same dtype. Step memory is measured separately, each
 configuration in a fresh process after warm-up, as the peak during 3 steps above what the process held before them
-(CPU: peak resident set size, reset through /proc/self/clear_refs; CUDA: max allocated), so one cannot inflate another.
+(CPU: peak resident set size, reset through /proc/self/clear_refs, with glibc's mmap threshold fixed so that freed
+tensors leave the resident set; CUDA: max allocated), so one cannot inflate another.
 """
-import argparse, json, resource, statistics, subprocess, sys, time
+import argparse, ctypes, json, os, statistics, subprocess, sys, time
 from dataclasses import replace
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -104,7 +105,9 @@ def memory(a, which):
     step = steps[which]
     step(); step(); sync(device) # warm-up (and compilation)
     if device.type == 'cuda': torch.cuda.reset_peak_memory_stats(); base = torch.cuda.memory_allocated()
-    else: open('/proc/self/clear_refs', 'w').write('5'); base = _proc_kb('VmRSS')*1024 # '5' resets the peak RSS (Linux)
+    else:
+        ctypes.CDLL('libc.so.6').malloc_trim(0) # hand freed heap memory back, so that RSS counts live memory
+        open('/proc/self/clear_refs', 'w').write('5'); base = _proc_kb('VmRSS')*1024 # '5' resets the peak RSS (Linux)
     for _ in range(3): step()
     sync(device)
     peak = torch.cuda.max_memory_allocated() if device.type == 'cuda' else _proc_kb('VmHWM')*1024
@@ -139,7 +142,8 @@ def main():
     mem = {}
     for name in steps:
         argv = [sys.executable, __file__, '--memory-of', name] + [f'--{k.replace("_", "-")}={v}' for k, v in vars(a).items() if k in ('width_div', 'batch', 'mixed_precision')] + (['--channels-last'] if a.channels_last else []) + ([] if a.compile else ['--no-compile'])
-        r = subprocess.run(argv, capture_output=True, text=True)
+        # a fixed mmap threshold: glibc then maps and unmaps every large tensor instead of keeping freed ones resident
+        r = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536'))
         mem[name] = json.loads(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 else None
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f'device {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, width ÷{a.width_div}, batch {a.batch}, '

@@ -1,7 +1,7 @@
 """The learner with real processes: SIGKILL a training run at a random step or in the middle of a checkpoint write,
 resume it, and the result is bit-identical to an uninterrupted run; 2-process DDP (gloo) gives the gradients of one
 process on the same global batch."""
-import json, os, random, signal, subprocess, sys, time
+import json, math, os, random, signal, subprocess, sys, time
 from copy import deepcopy
 from pathlib import Path
 import pytest
@@ -114,3 +114,13 @@ def test_ddp_two_processes_match_one_process_on_the_global_batch(tmp_path, monke
             naive, *_ = grads(slice(0, B//2), slice(B//2, B))
             assert max((naive[n] - one[n]).abs().max().item() for n in one) > 1e-6
     finally: torch.set_default_dtype(torch.float32)
+
+def test_gpu_options_run_on_the_cpu_too(tmp_path):
+    "bf16 autocast and channels_last (GPU speed options) take the same code path and train to a finite loss."
+    out = tmp_path/'run'
+    p = subprocess.run(CLI + ['train', '--model', 'rae-sn', '--dataset', 'mnist', '--preset', 'smoke', '--epochs', '1', '--quiet',
+                              '--mixed-precision', 'bf16', '--channels-last', '--out', str(out)], env=ENV, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    result = json.loads((out/'result.json').read_text())
+    assert result['mixed_precision'] == 'bf16' and math.isfinite(result['best_valid_loss']), result
+    assert json.loads((out/'config.json').read_text())['train']['channels_last'] is True
