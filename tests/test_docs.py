@@ -58,19 +58,19 @@ def rendered(url):
     return Dom(r.stdout)
 
 PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '03_vae.html', '04_rae.html', '05_regularizers.html',
-         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
+         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
     assert dom.title.strip().startswith('rae_nb')
-    assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Experiments']
-    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner'} <= set(dom.entries)
+    assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Evaluation', 'Experiments']
+    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner', 'density', 'fid', 'metrics'} <= set(dom.entries)
     assert 'quick-start' in dom.ids
 
 def test_data_page_shows_the_digits(server):
     dom = rendered(server + '01_data.html')
     assert dom.title.strip().startswith('data')
-    assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Experiments']
+    assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Evaluation', 'Experiments']
     pngs = [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
     assert len(pngs) >= 2, 'the digit grid and the class-balance plot'
     grid = np.asarray(pngs[0].convert('L'))
@@ -93,7 +93,7 @@ def test_every_internal_link_resolves(server, page):
 def pngs_on(dom):
     return [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
 
-@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1), ('09_learner.html', 'learner', 1)])
+@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1), ('09_learner.html', 'learner', 1), ('10_density.html', 'density', 1), ('12_metrics.html', 'metrics', 1)])
 def test_method_pages_show_their_figures(server, page, title, figures):
     dom = rendered(server + page)
     assert dom.title.strip().startswith(title)

