@@ -58,13 +58,13 @@ def rendered(url):
     return Dom(r.stdout)
 
 PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '03_vae.html', '04_rae.html', '05_regularizers.html',
-         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
+         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '13_evaluate.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
     assert dom.title.strip().startswith('rae_nb')
     assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Evaluation', 'Experiments']
-    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner', 'density', 'fid', 'metrics'} <= set(dom.entries)
+    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner', 'density', 'fid', 'metrics', 'evaluate'} <= set(dom.entries)
     assert 'quick-start' in dom.ids
 
 def test_data_page_shows_the_digits(server):
