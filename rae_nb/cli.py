@@ -13,12 +13,14 @@ from .models import OBJECTIVES
 from .learner import PRESETS, NonFiniteLoss, preset_config, train
 from .fid import provision_offline_weights, genuine_path
 from .evaluate import evaluate, sample_images, interpolation_strips
+from .reproduce import N_SAMPLES, TABLE1_NAMES, reproduce
 from .density import DENSITIES, embed
 from .learner import load_run
 
 # %% auto #0
 __all__ = ['data_command', 'train_command', 'add_train_parser', 'weights_command', 'add_weights_parser', 'evaluate_command',
-           'sample_command', 'add_evaluate_parsers', 'build_parser', 'main']
+           'sample_command', 'add_evaluate_parsers', 'reproduce_command', 'add_reproduce_parser', 'build_parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #6bbd0aa4
 def data_command(args:argparse.Namespace) -> dict:
@@ -58,7 +60,7 @@ def add_train_parser(sub):
                        'with Adam, the plateau learning-rate schedule and best-validation weights; checkpointed and resumable.')
     t.add_argument('--model', required=True, choices=list(OBJECTIVES), help='the Table 1 row')
     t.add_argument('--dataset', required=True, choices=list(DATASETS), help='the data set')
-    t.add_argument('--preset', default='cpu', choices=list(PRESETS), help='smoke: seconds (tests); cpu: width ÷8, 10 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
+    t.add_argument('--preset', default='cpu', choices=list(PRESETS), help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
     t.add_argument('--epochs', type=int, default=None, help="override the preset's number of epochs")
     t.add_argument('--width-div', type=int, default=None, help="override the preset's channel divisor (1 = Appendix A)")
     t.add_argument('--seed', type=int, default=0, help='seed of weights, noise and data order (default: 0)')
@@ -102,7 +104,7 @@ def evaluate_command(args:argparse.Namespace) -> dict:
 def sample_command(args:argparse.Namespace) -> Path:
     "Write a PNG grid of samples or interpolation strips of a run (see `rae-nb sample --help`)."
     model, mc, _ = load_run(args.run_dir)
-    data = load_dataset(mc.dataset, args.root, **({} if mc.dataset == 'celeba' else dict(seed=0)))
+    data = load_dataset(mc.dataset, args.root) # the default validation split (seed 0) whatever the training seed
     if args.interpolate: x, nrow = interpolation_strips(model, data.test.x, rows=args.n, steps=args.steps, seed=args.seed), args.steps
     else: x, nrow = sample_images(model, embed(model, data.train.x), args.density, args.n, args.seed), 8
     with atomic_write(args.out) as f: Image.fromarray(image_grid(x, nrow=nrow)).save(f, format='png')
@@ -130,6 +132,34 @@ def add_evaluate_parsers(sub):
     s.add_argument('--root', default=None, help='data root')
     s.set_defaults(func=sample_command)
 
+# %% ../nbs/90_cli.ipynb #045920dd
+def reproduce_command(args:argparse.Namespace) -> list[dict]:
+    "Train and evaluate the Table 1 models (see `rae-nb reproduce --help`)."
+    out = args.out or f'runs/reproduce-{args.dataset}-{args.preset}'
+    print(f"rae-nb reproduce: {len(args.models or TABLE1_NAMES)} model(s) × seeds {' '.join(map(str, args.seeds))} on {args.dataset}, "
+          f"{args.preset} preset, {args.n_samples or N_SAMPLES[args.preset]} images per FID set -> {out}", flush=True)
+    rows = reproduce(args.dataset, args.preset, args.models, args.seeds, out, args.n_samples, data_root=args.root, progress=not args.quiet,
+                     log=lambda s: print(s, flush=True))
+    print((Path(out)/'table1.md').read_text()); print((Path(out)/'table2.md').read_text())
+    return rows
+
+def add_reproduce_parser(sub):
+    "Register `rae-nb reproduce`."
+    r = sub.add_parser('reproduce', help="Table 1, Table 2 and the figures: train and evaluate the eight models",
+                       description="Train the Table 1 models, fit N and GMM, compute the four FIDs, PRD and KID; write DIR/results.json, "
+                                   "DIR/table1.md, DIR/table2.md (the paper's numbers beside ours) and DIR/fig_*.png. Rerunning resumes.")
+    r.add_argument('--dataset', default='mnist', choices=list(DATASETS), help='the data set (default: mnist)')
+    r.add_argument('--preset', default='cpu', choices=list(N_SAMPLES),
+                   help=f"smoke: the pipeline in minutes ({N_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {N_SAMPLES['cpu']} images per set, "
+                        f"about an hour on 2 cores; paper: Appendix A, {N_SAMPLES['paper']} images per set (a GPU). Default: cpu")
+    r.add_argument('--models', nargs='+', default=None, choices=list(TABLE1_NAMES), help='Table 1 rows (default: all eight)')
+    r.add_argument('--seeds', nargs='+', type=int, default=[0], help='training seeds; several give mean ± std (default: 0)')
+    r.add_argument('--n-samples', type=int, default=None, help="override the preset's images per FID set")
+    r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET)')
+    r.add_argument('--root', default=None, help='data root')
+    r.add_argument('--quiet', action='store_true', help='no progress bars')
+    r.set_defaults(func=reproduce_command)
+
 # %% ../nbs/90_cli.ipynb #059bd655
 def build_parser() -> argparse.ArgumentParser:
     "The `rae-nb` argument parser with all its subcommands."
@@ -147,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_weights_parser(sub)
     add_evaluate_parsers(sub)
+    add_reproduce_parser(sub)
     return p
 
 def main(argv:list|None=None) -> int:

@@ -54,14 +54,14 @@ def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, we
 
 # %% ../nbs/13_evaluate.ipynb #3574e5c8
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
-                   net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True) -> tuple[dict, dict]:
+                   net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None) -> tuple[dict, dict]:
     "The metrics of Table 1 and 2 (plus KID) for `model` on `data`, and the image sets they were computed from."
     n = n_samples
     for split in ('valid', 'test'):
         if len(getattr(data, split)) < n: raise ValueError(f'{n} samples requested but the {split} split has only {len(getattr(data, split))} images; lower --n-samples')
     if net is None: net, weights_id = inception(next(model.parameters()).device)
     g = torch.Generator().manual_seed(seed)
-    z_tr = embed(model, data.train.x)
+    z_tr = embed(model, data.train.x) if z_train is None else z_train # the codes the densities are fitted to
     vi = torch.randperm(len(data.valid.x), generator=g)[:n]
     z_va = embed(model, data.valid.x[vi])
     nd = n_density(model_name, n_choice)
@@ -85,7 +85,7 @@ def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, devic
     run_dir = Path(run_dir)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model, mc, tc = load_run(run_dir, device)
-    data = load_dataset(mc.dataset, data_root, **({} if mc.dataset == 'celeba' else dict(seed=0)))
+    data = load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
     t0 = time.time()
     out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, progress=progress, prd_clusters=prd_clusters)
     out = dict(model=mc.model, dataset=mc.dataset, train_seed=tc.seed, **out, device=str(device), seconds=round(time.time() - t0, 1))

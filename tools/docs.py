@@ -39,6 +39,8 @@ def readme():
         head = f'# {fm.get("title", cfg.lib_name)}\n\n' + (f'> {fm["description"]}\n\n' if fm.get('description') else '')
         nb.cells.remove(c)
     nb.metadata['language_info'] = {'name': 'python'}
+    for c in nb.cells: # figures live on the site (embedded there); a README cannot carry them without extra files
+        if c.cell_type == 'code': c.outputs = [o for o in c.get('outputs', []) if not any(k.startswith('image/') for k in o.get('data', {}))]
     body, _ = MarkdownExporter().from_notebook_node(nb)
     (root/'README.md').write_text(head + re.sub(r'\n{3,}', '\n\n', body).strip() + '\n')
     print('docs: README.md written')

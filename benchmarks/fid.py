@@ -1,0 +1,81 @@
+"""FID feature extraction: rae_nb against pytorch-fid's own command line on the same images.
+
+    .venv/bin/python benchmarks/fid.py [--n 1000] [--dataset mnist] [--repeats 1]
+
+Writes the first N test images and the first N training images of the dataset as PNG files into
+two folders, then runs, each in a fresh process timed end to end (start-up, network load, PNG
+decoding, features of both folders, Fréchet distance):
+
+- pytorch-fid: `python -m pytorch_fid A B --device cpu|cuda` (its defaults: batch 50, a data
+  loader with min(cpus, 8) workers), with the offline weights handed to its `load_state_dict_from_url`
+  (it would otherwise download them; the network and the distance are its own);
+- rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid.inception` and `inception_features`
+  (batch 50, channels-last layout), `fid_from_features`.
+
+Prints a markdown table: images per second (2N images over the process's wall time), the ratio
+rae_nb / pytorch-fid, both FIDs and their difference. Needs `rae-nb data` and `rae-nb weights`.
+"""
+import argparse, os, re, subprocess, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+from PIL import Image
+import torch
+from rae_nb.data import load_dataset
+
+PYTORCH_FID = """
+import sys
+from safetensors.torch import load_file
+from rae_nb.fid import _hub_returns, offline_path
+from pytorch_fid.fid_score import main
+sys.argv = ['pytorch-fid', *sys.argv[1:]]
+with _hub_returns(load_file(str(offline_path()))): main()
+"""
+
+RAE_NB = """
+import sys
+from pathlib import Path
+import numpy as np, torch
+from PIL import Image
+from rae_nb.fid import inception, inception_features, fid_from_features
+def read(d): return torch.from_numpy(np.stack([np.asarray(Image.open(p)) for p in sorted(Path(d).glob('*.png'))]))[:, None]
+net, _ = inception(sys.argv[3])
+f = [inception_features(read(d), net, progress=False) for d in sys.argv[1:3]]
+print('FID: ', fid_from_features(*f))
+"""
+
+def write_pngs(x: torch.Tensor, folder: Path):
+    folder.mkdir()
+    for i, im in enumerate(x[:, 0].numpy()): Image.fromarray(im).save(folder/f'{i:05d}.png')
+
+def timed(code: str, *args) -> tuple[float, float]:
+    "Run `code` in a fresh interpreter; (wall seconds, the FID it printed)."
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, '-c', code, *args], capture_output=True, text=True)
+    s = time.perf_counter() - t
+    if r.returncode: sys.exit(f'benchmark process failed:\n{r.stderr[-3000:]}')
+    return s, float(re.search(r'FID:\s+(\S+)', r.stdout).group(1))
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--n', type=int, default=1000, help='images per set')
+    p.add_argument('--dataset', default='mnist', choices=['mnist', 'fashion-mnist'])
+    p.add_argument('--repeats', type=int, default=1, help='alternating runs of each; the best wall time is reported')
+    a = p.parse_args()
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    d = load_dataset(a.dataset, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        A, B = Path(tmp)/'test', Path(tmp)/'train'
+        write_pngs(d.test.x[:a.n], A); write_pngs(d.train.x[:a.n], B)
+        runs = {'pytorch-fid CLI': (PYTORCH_FID, [str(A), str(B), '--device', dev]), 'rae_nb': (RAE_NB, [str(A), str(B), dev])}
+        res = {k: [] for k in runs}
+        for _ in range(a.repeats):
+            for k, (code, args) in runs.items(): res[k].append(timed(code, *args))
+    best = {k: min(v) for k, v in res.items()}
+    (t0, fid0), (t1, fid1) = best['pytorch-fid CLI'], best['rae_nb']
+    print(f'{a.dataset}: {a.n} test vs {a.n} training images as PNG; device {dev}, {os.cpu_count()} CPUs, '
+          f'torch threads {torch.get_num_threads()}; wall time of a fresh process, best of {a.repeats}')
+    print('| | seconds | images / s | FID |\n|---|---|---|---|')
+    for k, (t, fid) in best.items(): print(f'| {k} | {t:.1f} | {2*a.n/t:.1f} | {fid:.6f} |')
+    print(f'\nthroughput ratio rae_nb / pytorch-fid: {t0/t1:.2f} (target ≥ 1.0); |ΔFID| = {abs(fid1 - fid0):.2e} (target ≤ 1e-3)')
+
+if __name__ == '__main__': main()
