@@ -16,11 +16,11 @@ def _cifar_root(root: Path) -> Path:
     return root
 
 def _celeba_root(root: Path) -> Path:
-    "A CelebA folder of 60 random 178x218 JPEGs in the official layout: 40 train, 10 validation, 10 test."
+    "A CelebA folder of 120 random 178x218 JPEGs in the official layout: 100 train (one batch), 10 validation, 10 test."
     d = root/'celeba'; (d/'img_align_celeba').mkdir(parents=True)
     g = np.random.default_rng(0)
-    for i in range(1, 61): Image.fromarray(g.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(d/'img_align_celeba'/f'{i:06d}.jpg')
-    (d/'list_eval_partition.txt').write_text(''.join(f'{i:06d}.jpg {0 if i <= 40 else 1 if i <= 50 else 2}\n' for i in range(1, 61)))
+    for i in range(1, 121): Image.fromarray(g.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(d/'img_align_celeba'/f'{i:06d}.jpg')
+    (d/'list_eval_partition.txt').write_text(''.join(f'{i:06d}.jpg {0 if i <= 100 else 1 if i <= 110 else 2}\n' for i in range(1, 121)))
     return root
 
 def _reproduce(*args):
