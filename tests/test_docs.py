@@ -1,5 +1,5 @@
-"The built docs site (tools/docs.py site) in headless Chromium: titles, sidebar, every internal link, the digits figure."
-import base64, functools, http.server, io, shutil, tempfile, threading
+"The built docs site (tools/docs.py site) in headless Chromium: titles, sidebar, every link and anchor, rendered maths, the figures."
+import base64, configparser, functools, http.server, io, shutil, tempfile, threading
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urldefrag, urlparse
@@ -12,25 +12,38 @@ from conftest import ROOT, run
 SITE = ROOT/'_docs'
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
+VOID = {'area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr'}
+HIDDEN = {'script', 'style', 'head', 'pre', 'code', 'annotation', 'noscript', 'template'} # not prose a reader sees as text
+
 class Dom(HTMLParser):
     "The parts of a rendered page the tests look at."
     def __init__(self, html):
         super().__init__()
         self.title, self.links, self.imgs, self.ids, self.sections, self.entries = '', [], [], set(), [], []
+        self.text, self.math_spans, self.katex = [], 0, 0 # visible prose; Pandoc's math spans; KaTeX renderings
         self._stack, self._in_title = [], False
         self.feed(html)
+        self.text = ' '.join(self.text)
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if 'id' in a: self.ids.add(a['id'])
         if tag == 'title': self._in_title = True
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
         if tag == 'img': self.imgs.append(a.get('src', ''))
-        self._stack.append((tag, a.get('class', ''), a.get('href')))
+        cls = (a.get('class') or '').split()
+        if 'math' in cls and ('inline' in cls or 'display' in cls): self.math_spans += 1
+        if 'katex' in cls: self.katex += 1
+        if tag not in VOID: self._stack.append((tag, a.get('class') or '', a.get('href')))
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID: self.handle_endtag(tag)
     def handle_endtag(self, tag):
         if tag == 'title': self._in_title = False
-        while self._stack and self._stack.pop()[0] != tag: pass
+        if any(t == tag for t, _, _ in self._stack):
+            while self._stack and self._stack.pop()[0] != tag: pass
     def handle_data(self, data):
         if self._in_title: self.title += data
+        if not any(t in HIDDEN or 'katex-mathml' in c for t, c, _ in self._stack): self.text.append(data)
         cls = [c for _, c, _ in self._stack]
         if data.strip() and any('menu-text' in c for c in cls[-1:]) and any('sidebar-menu-container' in c for c in cls):
             (self.sections if any('sidebar-item-toggle' in c or 'text-start' in c for c in cls[-2:-1]) else self.entries).append(data.strip())
@@ -57,9 +70,22 @@ def rendered(url):
     assert r.returncode == 0 and '<html' in r.stdout, r.stderr[-2000:]
     return Dom(r.stdout)
 
-PAGES = ['index.html', '01_data.html', '00_core.html', '02_nets.html', '03_vae.html', '04_rae.html', '05_regularizers.html',
-         '06_wae.html', '07_smoothing.html', '08_models.html', '09_learner.html', '10_density.html', '11_fid.html', '12_metrics.html', '13_evaluate.html', '90_cli.html', 'paper_map.html', 'experiments/protocol.html',
-         '14_reproduce.html', 'experiments/table1.html', 'experiments/figures.html', 'experiments/densities.html', 'experiments/vae_tradeoffs.html']
+# where nbdev's links say the pages are: each notebook at its `output-file` (08_models.ipynb -> models.html)
+PAGES = ['index.html', 'data.html', 'core.html', 'nets.html', 'vae.html', 'rae.html', 'regularizers.html',
+         'wae.html', 'smoothing.html', 'models.html', 'learner.html', 'density.html', 'fid.html', 'metrics.html', 'evaluate.html', 'cli.html', 'paper_map.html', 'experiments/protocol.html',
+         'reproduce.html', 'experiments/table1.html', 'experiments/figures.html', 'experiments/densities.html', 'experiments/vae_tradeoffs.html']
+ALL_PAGES = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html')) if SITE.exists() else PAGES
+# hosts the pages may link to that exist (checked by hand; a test offline cannot fetch them): add a new one here deliberately
+EXTERNAL = {'pypi.org', 'www.npmjs.com'}
+
+def doc_host() -> str:
+    "The site's address as nbdev writes it into symbol links (settings.ini's doc_host + doc_baseurl); '' when links are relative."
+    c = configparser.ConfigParser(); c.read(ROOT/'settings.ini')
+    d = c['DEFAULT']
+    return d.get('doc_host', '') + d.get('doc_baseurl', '')
+
+def test_every_page_is_tested():
+    assert set(PAGES) <= set(ALL_PAGES), f'missing pages: {set(PAGES) - set(ALL_PAGES)}'
 
 def test_home_page(server):
     dom = rendered(server + 'index.html')
@@ -70,7 +96,7 @@ def test_home_page(server):
     assert 'quick-start' in dom.ids
 
 def test_data_page_shows_the_digits(server):
-    dom = rendered(server + '01_data.html')
+    dom = rendered(server + 'data.html')
     assert dom.title.strip().startswith('data')
     assert dom.sections == ['Start', 'Foundations', 'Method', 'Training', 'Evaluation', 'Experiments']
     pngs = [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
@@ -80,23 +106,48 @@ def test_data_page_shows_the_digits(server):
     assert 0.05 < (grid > 128).mean() < 0.6, 'a grid of white strokes on black digits: neither blank nor saturated'
     assert {'load_dataset', 'fetch', 'Batches'} <= dom.ids or any('load_dataset' in i for i in dom.ids)
 
-@pytest.mark.parametrize('page', PAGES)
-def test_every_internal_link_resolves(server, page):
+@pytest.mark.parametrize('page', ALL_PAGES)
+def test_every_link_resolves(server, page):
+    "Every link on every page: pages and files of the site (the doc host's absolute links mapped onto it) exist, anchors too."
     dom = rendered(server + page)
     assert dom.links, f'{page} has no links'
+    host = doc_host()
     for href in dom.links:
-        url = urljoin(server + page, href)
-        if urlparse(url).netloc != urlparse(server).netloc or href.startswith(('mailto:', 'javascript:')): continue
+        if href.startswith(('mailto:', 'javascript:')): continue
+        url = server + href[len(host):].lstrip('/') if host and href.startswith(host) else urljoin(server + page, href)
+        if urlparse(url).netloc != urlparse(server).netloc:
+            assert urlparse(url).hostname in EXTERNAL, f'{page}: {href} is on a host nobody has checked exists (tests/test_docs.py EXTERNAL)'
+            continue
         target, frag = urldefrag(url)
-        with urlopen(target) as r: assert r.status == 200, f'{page}: {href} -> {r.status}'
+        try:
+            with urlopen(target) as r: assert r.status == 200
+        except OSError as e: pytest.fail(f'{page}: {href} is a dead link ({e})')
         if frag and target.endswith('.html'):
             assert frag in rendered(target).ids, f'{page}: {href} points at a missing anchor'
+
+@pytest.mark.parametrize('page', ALL_PAGES)
+def test_equations_render_offline(server, page):
+    "KaTeX is served with the site: every math span is rendered, and no raw TeX delimiter is left in the visible text."
+    dom = rendered(server + page)
+    html = urlopen(server + page).read().decode()
+    assert 'cdn.jsdelivr' not in html, f'{page} loads a script or style from a CDN'
+    assert dom.katex >= dom.math_spans, f'{page}: {dom.katex} of {dom.math_spans} equations rendered'
+    for raw in ('\\[', '\\(', '$$'):
+        i = dom.text.find(raw)
+        assert i < 0, f'{page}: raw TeX {raw!r} in the visible text: ...{dom.text[max(0, i - 80):i + 80]}...'
+
+def test_pages_with_equations_render_them(server):
+    "The pages with maths (the regularizers page alone has 34 equations) do render them: KaTeX ran there."
+    counts = {p: (rendered(server + p).math_spans, rendered(server + p).katex) for p in ALL_PAGES}
+    with_math = {p: c for p, c in counts.items() if c[0]}
+    assert {'regularizers.html', 'vae.html', 'rae.html', 'fid.html'} <= set(with_math), with_math
+    assert with_math['regularizers.html'][0] >= 30 and all(k >= n for n, k in with_math.values()), with_math
 
 def pngs_on(dom):
     return [Image.open(io.BytesIO(base64.b64decode(s.split(',', 1)[1]))) for s in dom.imgs if s.startswith('data:image/png;base64,')]
 
-@pytest.mark.parametrize('page, title, figures', [('03_vae.html', 'vae', 1), ('07_smoothing.html', 'smoothing', 1), ('08_models.html', 'models', 1), ('09_learner.html', 'learner', 1), ('10_density.html', 'density', 1), ('12_metrics.html', 'metrics', 1),
-                                                  ('14_reproduce.html', 'reproduce', 1), ('experiments/figures.html', 'Qualitative figures', 4),
+@pytest.mark.parametrize('page, title, figures', [('vae.html', 'vae', 1), ('smoothing.html', 'smoothing', 1), ('models.html', 'models', 1), ('learner.html', 'learner', 1), ('density.html', 'density', 1), ('metrics.html', 'metrics', 1),
+                                                  ('reproduce.html', 'reproduce', 1), ('experiments/figures.html', 'Qualitative figures', 4),
                                                   ('experiments/vae_tradeoffs.html', 'The VAE', 2)])
 def test_method_pages_show_their_figures(server, page, title, figures):
     dom = rendered(server + page)
@@ -108,7 +159,7 @@ def test_method_pages_show_their_figures(server, page, title, figures):
         assert min(a.shape) > 100 and a.std() > 5, f'{page}: a blank figure'
 
 def test_regularizers_page_documents_the_protocol(server):
-    dom = rendered(server + '05_regularizers.html')
+    dom = rendered(server + 'regularizers.html')
     assert dom.title.strip().startswith('regularizers')
     assert any(k in i for i in dom.ids for k in ('gradientpenalty', 'GradientPenalty'))
 
