@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_regularizers.ipynb #36ef9a21
 from __future__ import annotations
+import warnings
 from dataclasses import dataclass
 import torch
 from torch import nn
@@ -34,7 +35,9 @@ def jacobian_norm_sq(decoder:nn.Module, # a decoder acting on each code separate
     "Exact squared Frobenius norms of the decoder's Jacobian at each code, shape (N,), by forward-mode differentiation."
     if decoder.training and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in decoder.modules()):
         raise ValueError('jacobian_norm_sq needs a per-code decoder: call decoder.eval() first (BatchNorm in training mode mixes the batch)')
-    J = vmap(jacfwd(lambda zi: decoder(zi[None])[0]))(z)
+    with warnings.catch_warnings(): # torch's first forward-mode call builds its decompositions with the deprecated torch.jit.script
+        warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
+        J = vmap(jacfwd(lambda zi: decoder(zi[None])[0]))(z)
     return J.pow(2).flatten(1).sum(1)
 
 def vjp_norm_sq(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
