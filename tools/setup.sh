@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up rae_nb on a fresh machine: the system tools the tests use (as root: Debian's chromium and npm),
-# a virtual environment in .venv, and the package (editable) with its development tools.
+# a virtual environment in .venv, the package (editable) with its development tools, and the KaTeX release the docs site serves.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +25,6 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 echo "setup: installing rae_nb and its dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# the docs site serves its own KaTeX (equations render offline): fetch the npm release once, checked, into the user cache
+if command -v npm >/dev/null; then .venv/bin/python tools/docs.py katex; else echo "setup: no npm, so the docs build cannot fetch KaTeX" >&2; fi
 echo "setup: done ($(.venv/bin/python -c 'import torch, rae_nb; print(f"rae_nb {rae_nb.__version__}, torch {torch.__version__}")'))"
