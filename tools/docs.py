@@ -113,10 +113,13 @@ def serve_katex(site_dir:Path):
 
 def site():
     cache = proc()
-    rename_to_output_files(cache)
-    subprocess.run([str(Path(sys.executable).parent/'smalldocs'), 'render', '--quiet', str(cache)], check=True)
-    shutil.rmtree(cfg.doc_path, ignore_errors=True)
-    shutil.move(str(cache/cfg.doc_path.name), str(cfg.doc_path))
+    with tempfile.TemporaryDirectory() as d: # renamed in a copy: _proc/ stays nbdev's incremental cache of nbs/
+        work = Path(d)/'_proc'
+        shutil.copytree(cache, work)
+        rename_to_output_files(work)
+        subprocess.run([str(Path(sys.executable).parent/'smalldocs'), 'render', '--quiet', str(work)], check=True)
+        shutil.rmtree(cfg.doc_path, ignore_errors=True)
+        shutil.move(str(work/cfg.doc_path.name), str(cfg.doc_path))
     serve_katex(cfg.doc_path)
     print(f'docs: site built in {cfg.doc_path}')
 
