@@ -19,8 +19,8 @@ from .density import Density, fit_cached
 
 
 # %% auto #0
-__all__ = ['N_DENSITY', 'n_density', 'slerp', 'decode_images', 'reference_features', 'evaluate_model', 'evaluate',
-           'sample_images', 'interpolation_strips', 'run_density', 'nearest_neighbours']
+__all__ = ['N_DENSITY', 'n_density', 'slerp', 'decode_images', 'run_density', 'reference_features', 'evaluate_model', 'evaluate',
+           'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
 N_DENSITY = {'vae': 'prior', 'wae': 'prior'} # §7: the prior for the models trained towards it; every other model: a fitted Gaussian
@@ -43,6 +43,17 @@ def decode_images(model:nn.Module, z:torch.Tensor, batch_size:int=500) -> torch.
     "Decode codes to uint8 images (eval mode), clipped to [0, 1]."
     model.eval(); dev = next(model.parameters()).device
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).clamp(0, 1).mul(255).round().to(torch.uint8).cpu() for i in range(0, len(z), batch_size)])
+
+# %% ../nbs/13_evaluate.ipynb #c4d2e002
+def run_density(run_dir, # a finished `rae-nb train` run directory
+                model:nn.Module, # its autoencoder (`load_run`)
+                train_x:torch.Tensor, # the uint8 training images whose codes the density is fitted to
+                kind:str='gmm', progress:bool=False, **params) -> Density:
+    "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the weights are the same."
+    weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
+    key = dict(weights=weights, images=f'{len(train_x)} training images')
+    return fit_cached(Path(run_dir)/'densities', kind, key, lambda: embed(model, train_x), progress, **params)
+
 
 # %% ../nbs/13_evaluate.ipynb #575f5cc1
 def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, weights_id:str, progress:bool=True) -> np.ndarray:
@@ -113,17 +124,6 @@ def interpolation_strips(model:nn.Module, x:torch.Tensor, rows:int=8, steps:int=
     za, zb = z[:rows], z[rows:2*rows]
     ts = torch.linspace(0, 1, steps)
     return decode_images(model, torch.stack([slerp(za, zb, float(t)) for t in ts], 1).flatten(0, 1))
-
-# %% ../nbs/13_evaluate.ipynb #c4d2e002
-def run_density(run_dir, # a finished `rae-nb train` run directory
-                model:nn.Module, # its autoencoder (`load_run`)
-                train_x:torch.Tensor, # the uint8 training images whose codes the density is fitted to
-                kind:str='gmm', progress:bool=False, **params) -> Density:
-    "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the weights are the same."
-    weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
-    key = dict(weights=weights, images=f'{len(train_x)} training images')
-    return fit_cached(Path(run_dir)/'densities', kind, key, lambda: embed(model, train_x), progress, **params)
-
 
 # %% ../nbs/13_evaluate.ipynb #894f79da
 @torch.inference_mode()

@@ -118,12 +118,12 @@ def test_run_files_share_permissions(run):
     assert len(set(modes.values())) == 1, modes
 
 def test_fitted_density_is_kept_and_reused(copy, tmp_path):
-    code, err, out = cli('sample', copy, '-n', '16', '--out', tmp_path/'a.png')
+    code, err, out = cli('sample', copy, '-n', '16', '--density', 'gaussian', '--out', tmp_path/'a.png') # the GMM's round trip is tested in 10_density
     assert code == 0, err
     kept = list((copy/'densities').iterdir())
-    assert len(kept) == 1 and kept[0].name.startswith('gmm-') and 'fitting gmm' in out
+    assert len(kept) == 1 and kept[0].name.startswith('gaussian-') and 'fitting gaussian' in out
     mtime = kept[0].stat().st_mtime_ns
-    code, err, out = cli('sample', copy, '-n', '16', '--out', tmp_path/'b.png')
+    code, err, out = cli('sample', copy, '-n', '16', '--density', 'gaussian', '--out', tmp_path/'b.png')
     assert code == 0 and 'fitting' not in out and kept[0].stat().st_mtime_ns == mtime
     assert (tmp_path/'a.png').read_bytes() == (tmp_path/'b.png').read_bytes()
     modes = {p.stat().st_mode for p in copy.rglob('*') if p.is_file()}
@@ -150,3 +150,14 @@ def test_ctrl_c_during_train_says_where_and_how_to_go_on(tmp_path):
     result = json.loads((out/'result.json').read_text())
     assert result['steps'] == 30 and result['seconds'] > result['session_seconds'] > 0 # seconds add up over sessions
     assert abs(result['seconds'] - result['session_seconds'] - meta['seconds']) < 1e-3
+
+def test_evaluate_prints_kid_next_to_fid(run, monkeypatch):
+    import rae_nb.evaluate
+    sets = ('rec', 'n', 'gmm', 'interp')
+    m = dict(model='rae-l2', dataset='mnist', n_samples=10, weights='w', n_density='gaussian', seconds=1.,
+             **{f'{k}_fid': 10. + i for i, k in enumerate(sets)}, **{f'{k}_kid': 0.01*(i + 1) for i, k in enumerate(sets)},
+             n_precision=.5, n_recall=.6, gmm_precision=.7, gmm_recall=.8)
+    monkeypatch.setattr(rae_nb.evaluate, 'evaluate', lambda *a, **kw: m) # the metrics themselves are tested in 13_evaluate
+    code, err, out = cli('evaluate', run, '--quiet')
+    assert code == 0, err
+    assert 'FID  rec 10.00  N (gaussian) 11.00  GMM 12.00  interp 13.00' in out and 'KID  rec 0.0100  N 0.0200  GMM 0.0300  interp 0.0400' in out
