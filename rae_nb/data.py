@@ -232,7 +232,7 @@ def load_idx_dataset(name:str, # 'mnist' or 'fashion-mnist'
     "MNIST or Fashion-MNIST, checked, zero-padded to 32x32, with a seeded disjoint validation split."
     ds = _idx_dataset(name)
     raw = data_root(root)/ds.folder/'raw'
-    if not raw.exists(): raise _missing(name, raw, f'Fetch it with:  rae-nb data {name}')
+    if not raw.exists(): raise _missing(name, raw, f'Fetch it with:  rae-nb data {name}' + (f' --root {root}' if root is not None else ''))
     if bad := check_files(raw, ds.md5s):
         raise DataError('\n'.join(bad) + f'\nFix: delete the file(s) named above and run:  rae-nb data {name}' + (f' --root {root}' if root else ''))
     pad = lambda a: F.pad(torch.from_numpy(a.copy()).unsqueeze(1), (2, 2, 2, 2))

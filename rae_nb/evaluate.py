@@ -15,9 +15,11 @@ from .density import DENSITIES, GMM, embed
 from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
 from .learner import load_run
+from .density import Density, fit_cached
+
 
 # %% auto #0
-__all__ = ['N_DENSITY', 'n_density', 'slerp', 'decode_images', 'reference_features', 'evaluate_model', 'evaluate',
+__all__ = ['N_DENSITY', 'n_density', 'slerp', 'decode_images', 'run_density', 'reference_features', 'evaluate_model', 'evaluate',
            'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
@@ -42,6 +44,17 @@ def decode_images(model:nn.Module, z:torch.Tensor, batch_size:int=500) -> torch.
     model.eval(); dev = next(model.parameters()).device
     return torch.cat([model.decode(z[i:i + batch_size].to(dev)).clamp(0, 1).mul(255).round().to(torch.uint8).cpu() for i in range(0, len(z), batch_size)])
 
+# %% ../nbs/13_evaluate.ipynb #c4d2e002
+def run_density(run_dir, # a finished `rae-nb train` run directory
+                model:nn.Module, # its autoencoder (`load_run`)
+                train_x:torch.Tensor, # the uint8 training images whose codes the density is fitted to
+                kind:str='gmm', progress:bool=False, **params) -> Density:
+    "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the weights are the same."
+    weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
+    key = dict(weights=weights, images=f'{len(train_x)} training images')
+    return fit_cached(Path(run_dir)/'densities', kind, key, lambda: embed(model, train_x), progress, **params)
+
+
 # %% ../nbs/13_evaluate.ipynb #575f5cc1
 def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, weights_id:str, progress:bool=True) -> np.ndarray:
     "Inception features of the reference images `x` (the first len(x) of `split`), cached on disk."
@@ -54,7 +67,8 @@ def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, we
 
 # %% ../nbs/13_evaluate.ipynb #3574e5c8
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
-                   net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None) -> tuple[dict, dict]:
+                   net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
+                   densities:dict|None=None) -> tuple[dict, dict]:
     "The metrics of Table 1 and 2 (plus KID) for `model` on `data`, and the image sets they were computed from."
     n = n_samples
     for split in ('valid', 'test'):
@@ -65,7 +79,7 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
     vi = torch.randperm(len(data.valid.x), generator=g)[:n]
     z_va = embed(model, data.valid.x[vi])
     nd = n_density(model_name, n_choice)
-    dens = {'n': DENSITIES[nd]().fit(z_tr), 'gmm': GMM(gmm_components, seed=seed).fit(z_tr)}
+    dens = densities or {'n': DENSITIES[nd]().fit(z_tr), 'gmm': GMM(gmm_components, seed=seed).fit(z_tr)} # densities: fitted already (`run_density`)
     pairs = torch.randint(0, n, (2, n), generator=g)
     images = {'rec': decode_images(model, z_va), 'n': decode_images(model, dens['n'].sample(n, seed)),
               'gmm': decode_images(model, dens['gmm'].sample(n, seed + 1)), 'interp': decode_images(model, slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5))}
@@ -87,7 +101,9 @@ def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, devic
     model, mc, tc = load_run(run_dir, device)
     data = load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
     t0 = time.time()
-    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, progress=progress, prd_clusters=prd_clusters)
+    dens = {'n': run_density(run_dir, model, data.train.x, n_density(mc.model, n_choice), progress),
+            'gmm': run_density(run_dir, model, data.train.x, 'gmm', progress, n_components=10, seed=seed)}
+    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, progress=progress, prd_clusters=prd_clusters, densities=dens)
     out = dict(model=mc.model, dataset=mc.dataset, train_seed=tc.seed, **out, device=str(device), seconds=round(time.time() - t0, 1))
     with atomic_write(run_dir/'metrics.json', 'w') as f: json.dump(out, f, indent=1)
     return out

@@ -22,7 +22,7 @@ from .models import ModelConfig, build_model, paper_config
 # %% auto #0
 __all__ = ['PRESETS', 'CHECKPOINT', 'TrainConfig', 'preset_config', 'SyncBatchNorm2d', 'sync_batchnorm', 'save_checkpoint',
            'load_checkpoint', 'optimizer_tensors', 'optimizer_state', 'TrainStep', 'NonFiniteLoss', 'epoch_order',
-           'Learner', 'check_run_dir', 'train', 'load_run']
+           'Learner', 'check_weights', 'check_run_dir', 'TrainingInterrupted', 'train', 'load_run']
 
 # %% ../nbs/09_learner.ipynb #34694436
 @dataclass(frozen=True)
@@ -111,9 +111,14 @@ def save_checkpoint(path, tensors:dict, meta:dict):
 def load_checkpoint(path) -> tuple[dict, dict]:
     "The tensors and metadata of a checkpoint written by `save_checkpoint` (no pickle involved)."
     from safetensors import safe_open
-    with safe_open(str(path), 'pt') as f: meta = json.loads((f.metadata() or {}).get('rae_nb', 'null'))
+    try:
+        with safe_open(str(path), 'pt') as f: meta = json.loads((f.metadata() or {}).get('rae_nb', 'null'))
+        tensors = load_file(str(path))
+    except Exception as e: # empty, truncated or not safetensors at all
+        why = 'it is empty' if Path(path).stat().st_size == 0 else f'{type(e).__name__}: {e}'.replace('\n', ' ')
+        raise ValueError(f'{path} is not a readable checkpoint ({why}); restore it from a copy, or delete it to start this run again from step 0') from None
     if meta is None: raise ValueError(f'{path} is a safetensors file but not an rae_nb checkpoint (no rae_nb metadata)')
-    return load_file(str(path)), meta
+    return tensors, meta
 
 def _prefixed(d:dict, prefix:str) -> dict: return {f'{prefix}.{k}': v for k, v in d.items()}
 def _unprefixed(d:dict, prefix:str) -> dict: return {k[len(prefix) + 1:]: v for k, v in d.items() if k.startswith(prefix + '.')}
@@ -180,6 +185,7 @@ class Learner:
         if len(self.train_x) < mc.batch_size: raise ValueError(f'{len(self.train_x)} training images are fewer than one batch of {mc.batch_size}')
         self.epoch = self.step = self.in_epoch = self.records = 0
         self.best_loss, self.best_epoch, self.best = math.inf, -1, None
+        self.saved_step, self.seconds_before, self.t_start = None, 0., None # last checkpointed step; seconds of earlier sessions; this one's start
 
     @property
     def model(self) -> nn.Module: return self.acc.unwrap_model(self.net).model
@@ -230,6 +236,19 @@ class Learner:
 # %% ../nbs/09_learner.ipynb #21952809
 def _weights(model:nn.Module) -> dict: return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
+def check_weights(weights:dict, # name -> tensor, as read from a file
+                  model:nn.Module, path, # the model they are for, and the file they came from
+                  fix:str='restore the file this run wrote, or train again') -> None:
+    "A one-line `ValueError` saying how `weights` do not fit `model` (names missing or extra, or shapes that differ), and `fix`."
+    want = model.state_dict()
+    missing, extra = [k for k in want if k not in weights], [k for k in weights if k not in want]
+    if missing or extra:
+        raise ValueError(f'{path} does not hold the weights of this {type(model).__name__} ({len(missing)} tensors missing'
+                         f'{", e.g. " + missing[0] if missing else ""}; {len(extra)} unexpected{", e.g. " + extra[0] if extra else ""}); {fix}')
+    if bad := [k for k in want if tuple(weights[k].shape) != tuple(want[k].shape)]:
+        raise ValueError(f'{path} holds weights of other sizes than the config builds ({len(bad)} tensors, e.g. {bad[0]}: '
+                         f'{tuple(weights[bad[0]].shape)} in the file, {tuple(want[bad[0]].shape)} from the config); {fix}')
+
 @torch.no_grad()
 def _finite(model:nn.Module) -> bool: return all(torch.isfinite(v).all() for v in model.state_dict().values() if v.is_floating_point())
 
@@ -240,7 +259,7 @@ def state(self:Learner) -> tuple[dict, dict]:
     t = {**_prefixed(self.model.state_dict(), 'model'), **_prefixed(self.best or {}, 'best'), **_prefixed(ot, 'optim'), **_rng_state()}
     meta = dict(format=1, config=asdict(self.mc), train=asdict(self.tc), epoch=self.epoch, step=self.step, in_epoch=self.in_epoch,
                 records=self.records, best_loss=self.best_loss, best_epoch=self.best_epoch, optim=om,
-                sched=self.sched.state_dict(), world=self.world)
+                sched=self.sched.state_dict(), world=self.world, seconds=round(self.seconds_before + (time.time() - self.t_start if self.t_start else 0), 3))
     return t, meta
 
 @patch
@@ -250,19 +269,22 @@ def save(self:Learner):
     if not _finite(self.model): raise NonFiniteLoss(f'non-finite weights after step {self.step}; the last good checkpoint ({self.out/CHECKPOINT}) is untouched')
     if self.acc.is_main_process: save_checkpoint(self.out/CHECKPOINT, *self.state()) # the other ranks hold the same state: none of them builds it
     self.acc.wait_for_everyone()
+    self.saved_step = self.step
 
 @patch
-def load(self:Learner, path):
-    "Restore the training state from a checkpoint written by `save` with the same configs."
-    t, meta = load_checkpoint(path)
+def load(self:Learner, path, checkpoint:tuple|None=None):
+    "Restore the training state from a checkpoint written by `save` with the same configs (`checkpoint`: its `load_checkpoint`, if read already)."
+    t, meta = checkpoint or load_checkpoint(path)
     if meta['config'] != asdict(self.mc) or meta['train'] != asdict(self.tc):
         raise ValueError(f'{path} was written by a different run (config or train settings differ); start a new output directory')
+    check_weights(_unprefixed(t, 'model'), self.model, path)
     self.model.load_state_dict(_unprefixed(t, 'model'))
     self.best = _unprefixed(t, 'best') or None
     self.opt.load_state_dict(optimizer_state(_unprefixed(t, 'optim'), meta['optim']))
     self.sched.load_state_dict(meta['sched'])
     if meta['world'] == self.world: _set_rng_state(t) # with another process count, the noise streams differ anyway
     for k in ('epoch', 'step', 'in_epoch', 'records', 'best_loss', 'best_epoch'): setattr(self, k, meta[k])
+    self.saved_step, self.seconds_before = self.step, meta.get('seconds', 0.)
     return self
 
 @patch
@@ -276,6 +298,7 @@ def log(self:Learner, **record):
 def fit(self:Learner) -> dict:
     "Train to `epochs`, resuming from wherever the state stands; returns the summary of the run."
     t0, steps0, bs = time.time(), self.step, self.mc.batch_size
+    self.t_start = t0
     for epoch in range(self.epoch, self.mc.epochs):
         order = epoch_order(len(self.train_x), self.tc.seed, epoch).to(self.train_x.device)
         bar = tqdm(total=self.steps_per_epoch, initial=self.in_epoch, desc=f'epoch {epoch + 1}/{self.mc.epochs}',
@@ -302,7 +325,7 @@ def fit(self:Learner) -> dict:
         self.save()
     secs = time.time() - t0
     return dict(epochs=self.epoch, steps=self.step, best_epoch=self.best_epoch, best_valid_loss=self.best_loss,
-                seconds=round(secs, 3), images_per_s=round((self.step - steps0)*bs/secs, 1) if self.step > steps0 and secs > 0 else None,
+                seconds=round(self.seconds_before + secs, 3), session_seconds=round(secs, 3), images_per_s=round((self.step - steps0)*bs/secs, 1) if self.step > steps0 and secs > 0 else None,
                 device=str(self.acc.device), processes=self.world, mixed_precision=self.tc.mixed_precision)
 
 # %% ../nbs/09_learner.ipynb #900e4332
@@ -312,6 +335,7 @@ def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str
     "Decide what `train` does with `out`: 'new', 'resume' or 'done'; raise ValueError (nothing touched) if it holds something else."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
+    if f := next((p for p in out.parents if p.exists() and not p.is_dir()), None): raise ValueError(f'{out} lies under {f}, which is a file, not a directory; choose another --out')
     if not out.exists() or all(f.name.endswith('.partial') for f in out.iterdir()): return 'new' # empty, or only writes killed half-way
     cfg = out/'config.json'
     if not cfg.exists(): raise ValueError(f'{out} is not empty and holds no rae_nb run (no config.json); choose another --out')
@@ -323,11 +347,17 @@ def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str
     if not resume: raise ValueError(f'{out} already holds this run; pass --resume to continue it, or choose another --out')
     return 'done' if (out/'result.json').exists() else 'resume'
 
+class TrainingInterrupted(KeyboardInterrupt):
+    "Ctrl-C during `train`; the message says at which step, and what the checkpoint holds."
+
 def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
     "Train `mc` with `tc` into the run directory `out` (see above); returns the run's result record."
     out = Path(out)
     what = check_run_dir(out, mc, tc, resume)
     if what == 'done': return json.loads((out/'result.json').read_text())
+    ckpt = load_checkpoint(out/CHECKPOINT) if what == 'resume' and (out/CHECKPOINT).exists() else None # a damaged one fails here, before any work
+    if ckpt and (ckpt[1].get('config') != asdict(mc) or ckpt[1].get('train') != asdict(tc)):
+        raise ValueError(f'{out/CHECKPOINT} was written by a different run than {out/"config.json"} describes; restore the matching files, or choose another --out')
     data = load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
     learn = Learner(mc, tc, data.train.x, data.valid.x, out=out, progress=progress)
     if learn.acc.is_main_process:
@@ -337,11 +367,14 @@ def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None
             with atomic_write(out/'config.json', 'w') as f: json.dump(_run_record(mc, tc), f, indent=1)
     learn.acc.wait_for_everyone()
     if what == 'resume':
-        if (out/CHECKPOINT).exists(): learn.load(out/CHECKPOINT)
+        if ckpt: learn.load(out/CHECKPOINT, ckpt)
         if learn.acc.is_main_process: # drop log records written after the checkpoint
             lines = (out/'log.jsonl').read_text().splitlines(keepends=True) if (out/'log.jsonl').exists() else []
             with atomic_write(out/'log.jsonl', 'w') as f: f.writelines(lines[:learn.records])
-    summary = learn.fit()
+    try: summary = learn.fit()
+    except KeyboardInterrupt:
+        kept = f'{out/CHECKPOINT} holds step {learn.saved_step}' if learn.saved_step else 'no checkpoint yet, so resuming starts again from step 0'
+        raise TrainingInterrupted(f'interrupted at step {learn.step} (epoch {learn.epoch + 1} of {mc.epochs}); {kept}') from None
     if learn.acc.is_main_process:
         with atomic_write(out/'model.safetensors') as f: f.write(safetensors_bytes({k: v.contiguous().cpu() for k, v in (learn.best or _weights(learn.model)).items()}))
         result = dict(summary, model=mc.model, dataset=mc.dataset, seed=tc.seed, weights='model.safetensors')
@@ -353,9 +386,16 @@ def load_run(run_dir, device='cpu') -> tuple[nn.Module, ModelConfig, TrainConfig
     "The trained autoencoder (best validation weights, eval mode) of a finished run directory, with its configs."
     run_dir = Path(run_dir)
     for f in ('config.json', 'model.safetensors'):
-        if not (run_dir/f).exists(): raise ValueError(f'{run_dir} has no {f}: not a finished rae_nb training run (train it, or pass --resume to finish it)')
-    rec = json.loads((run_dir/'config.json').read_text())
-    mc, tc = ModelConfig(**rec['config']), TrainConfig(**rec['train'])
+        if not (run_dir/f).exists(): raise ValueError(f'{run_dir} has no {f}: not a finished rae_nb training run (train it, or finish it, with `rae-nb train`)')
+    try:
+        rec = json.loads((run_dir/'config.json').read_text())
+        mc, tc = ModelConfig(**rec['config']), TrainConfig(**rec['train'])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f'{run_dir/"config.json"} is not a valid rae_nb run config ({type(e).__name__}: {e}); restore the file `rae-nb train` wrote') from None
     model, _ = build_model(mc)
-    model.load_state_dict(load_file(str(run_dir/'model.safetensors'), device=str(device)))
+    try: weights = load_file(str(run_dir/'model.safetensors'), device=str(device))
+    except Exception as e:
+        raise ValueError(f'{run_dir/"model.safetensors"} is not a readable safetensors file ({type(e).__name__}: {e}); restore it, or train the run again') from None
+    check_weights(weights, model, run_dir/'model.safetensors', f'correct {run_dir/"config.json"} (width_div {mc.width_div}, model {mc.model}) or restore the weights this run wrote')
+    model.load_state_dict(weights)
     return model.to(device).eval(), mc, tc

@@ -1,5 +1,5 @@
 "Bad input and fault injection for rae_nb.data: corrupt, truncated, missing and half-fetched files, foreign layouts."
-import os, pickle, shutil, signal, sys, time
+import os, pickle, re, shutil, signal, sys, time
 from pathlib import Path
 import numpy as np
 import pytest
@@ -53,6 +53,7 @@ def test_a_truncated_file_is_named(mnist_raw, tmp_path):
 def test_missing_data_names_the_command(tmp_path):
     with pytest.raises(DataError, match=r'rae-nb data mnist'): load_dataset('mnist', tmp_path)
     with pytest.raises(DataError, match=r'rae-nb data fashion-mnist'): load_dataset('fashion-mnist', tmp_path)
+    with pytest.raises(DataError, match=re.escape(f'rae-nb data mnist --root {tmp_path} ')): load_dataset('mnist', tmp_path) # the root given
 
 def _local(raw):
     "A fetcher that hands over the real MNIST files from `raw`."
