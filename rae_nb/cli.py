@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from .core import atomic_write, image_grid
 from .data import DATASETS, IDX_DATASETS, FETCHERS, DataError, fetch, load_dataset
-from .models import OBJECTIVES
+from .models import MODELS
 from .learner import PRESETS, NonFiniteLoss, preset_config, train
 from .fid import provision_offline_weights, genuine_path
 from .evaluate import evaluate, sample_images, interpolation_strips
@@ -58,7 +58,7 @@ def add_train_parser(sub):
     "Register `rae-nb train`."
     t = sub.add_parser('train', help='train one Table 1 model', description='Train one Table 1 model (Appendix A nets, official converted weights) '
                        'with Adam, the plateau learning-rate schedule and best-validation weights; checkpointed and resumable.')
-    t.add_argument('--model', required=True, choices=list(OBJECTIVES), help='the Table 1 row')
+    t.add_argument('--model', required=True, choices=list(MODELS), help='the Table 1 row')
     t.add_argument('--dataset', required=True, choices=list(DATASETS), help='the data set')
     t.add_argument('--preset', default='cpu', choices=list(PRESETS), help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
     t.add_argument('--epochs', type=int, default=None, help="override the preset's number of epochs")

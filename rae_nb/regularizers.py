@@ -12,8 +12,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 from .rae import Regularizer
 
 # %% auto #0
-__all__ = ['WEIGHTED', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'rademacher_like', 'GradientPenalty',
-           'SpectralNorm']
+__all__ = ['WEIGHTED', 'GP_FORMS', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'rademacher_like',
+           'official_gradient_penalty', 'GradientPenalty', 'SpectralNorm']
 
 # %% ../nbs/05_regularizers.ipynb #a06ed7fa
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -49,26 +49,43 @@ def rademacher_like(x:torch.Tensor) -> torch.Tensor:
     "Random ±1 entries shaped like `x`, from torch's global generator (the gradient penalty's probes)."
     return torch.randint_like(x, 2)*2 - 1
 
+def official_gradient_penalty(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
+                              z:torch.Tensor # codes (N, D), part of x_hat's graph
+                             ) -> torch.Tensor:
+    "The official code's penalty: (d/dz sum of D(z)^2 over the batch and pixels)^2, averaged over the batch and latent dims; differentiable."
+    g, = torch.autograd.grad(x_hat.pow(2).sum(), z, create_graph=True) # one VJP with v = 2 D(z)
+    return g.pow(2).mean()
+
+GP_FORMS = ('official', 'hutchinson')
+
 @dataclass(frozen=True)
 class GradientPenalty(Regularizer):
-    "Eq. 17: the squared Frobenius norm of the decoder's Jacobian at z = E(x), by Hutchinson's unbiased estimator."
-    probes:int=1 # Rademacher probes per batch; more cost one decoder backward each and lower the variance
+    "RAE-GP's penalty at z = E(x): the official code's (d/dz sum D(z)^2)^2, or Eq. 17's ||J||_F^2 by Hutchinson's estimator."
+    form:str='official' # 'official' (Table 1's runs) or 'hutchinson' (Eq. 17)
+    probes:int=1 # Rademacher probes per batch for the 'hutchinson' form; more cost one decoder backward each and lower the variance
     double_backward = True # its loss contains a decoder backward (not a dataclass field)
+
+    def __post_init__(self):
+        if self.form not in GP_FORMS: raise ValueError(f"gradient penalty form must be one of {', '.join(GP_FORMS)}, got {self.form!r}")
+        if self.probes < 1: raise ValueError(f'probes must be at least 1, got {self.probes}')
 
     def penalty(self, decoder, z, x_hat):
         with torch.enable_grad():
             if not z.requires_grad: # e.g. under torch.no_grad for validation: rebuild the graph
                 z = z.detach().requires_grad_(); x_hat = decoder(z)
+            if self.form == 'official': return official_gradient_penalty(x_hat, z)
             vs = [rademacher_like(x_hat) for _ in range(self.probes)]
             return sum(vjp_norm_sq(x_hat, z, v) for v in vs)/self.probes
 
 # %% ../nbs/05_regularizers.ipynb #ad75ba9e
 @dataclass(frozen=True)
 class SpectralNorm(Regularizer):
-    "Eq. 18: spectral normalization (torch's power-iteration parametrization) of every FC and (transposed) convolution of the decoder."
+    "Eq. 18: spectral normalization (torch's power-iteration parametrization) of every FC and (transposed) convolution of the module it prepares."
     n_power_iterations:int=1 # power iterations per training-mode forward pass
+    decoder_only:bool=False # False: the whole autoencoder, as every official run; True: the decoder alone, as the paper's text says
 
-    def prepare(self, decoder):
-        for m in list(decoder.modules()):
+    def prepare(self, module):
+        "Normalize every FC and (transposed) convolution of `module` (the autoencoder, or the decoder when `decoder_only`)."
+        for m in list(module.modules()):
             if isinstance(m, WEIGHTED): spectral_norm(m, n_power_iterations=self.n_power_iterations)
-        return decoder
+        return module
