@@ -9,7 +9,7 @@ import argparse, statistics, time
 from dataclasses import replace
 import torch
 from rae_nb.data import load_dataset, Batches
-from rae_nb.models import OBJECTIVES, paper_config, build_model
+from rae_nb.models import MODELS, paper_config, build_model
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -17,7 +17,7 @@ def main():
     p.add_argument('--batch', type=int, default=100)
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--steps', type=int, default=10)
-    p.add_argument('--models', nargs='*', default=list(OBJECTIVES))
+    p.add_argument('--models', nargs='*', default=list(MODELS))
     a = p.parse_args()
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     x = next(iter(Batches(load_dataset('mnist').train.x, a.batch, shuffle=True, device=dev)))

