@@ -127,16 +127,15 @@ def interpolation_strips(model:nn.Module, x:torch.Tensor, rows:int=8, steps:int=
 @torch.inference_mode()
 def nearest_neighbours(x:torch.Tensor, # uint8 query images (M, C, H, W)
                        pool:torch.Tensor, # uint8 images to search (N, C, H, W), e.g. the training set
-                       k:int=3, chunk:int=5000, margin:int=16) -> tuple[torch.Tensor, torch.Tensor]:
+                       k:int=3, chunk:int=5000) -> tuple[torch.Tensor, torch.Tensor]:
     "Indices (M, k) into `pool` of each query's `k` nearest images (pixel-space L2, nearest first) and their exact distances (M, k, float64)."
     if x.dtype != torch.uint8 or pool.dtype != torch.uint8: raise ValueError(f'nearest_neighbours needs uint8 images, got {x.dtype} queries and a {pool.dtype} pool')
-    q = x.flatten(1)
-    best_d, best_i = torch.zeros((len(q), 0), dtype=torch.float64), torch.zeros((len(q), 0), dtype=torch.long)
+    q = x.flatten(1).double()
+    best_d2, best_i = torch.zeros((len(q), 0), dtype=torch.float64), torch.zeros((len(q), 0), dtype=torch.long)
     for s in range(0, len(pool), chunk):
-        p = pool[s:s + chunk].flatten(1)
-        c = torch.cdist(to_float(q), to_float(p)).topk(min(k + margin, len(p)), dim=1, largest=False).indices # candidates, fast route
-        d = (q[:, None].int() - p[c].int()).pow(2).sum(-1).double().sqrt()/255 # their distances, exact
-        d, i = torch.cat([best_d, d], 1), torch.cat([best_i, c + s], 1)
-        best_d, j = d.topk(min(k, d.shape[1]), dim=1, largest=False)
+        p = pool[s:s + chunk].flatten(1).double()
+        d2 = q.pow(2).sum(1, keepdim=True) + p.pow(2).sum(1) - 2*q @ p.T # squared distances in pixel units: integers, exact in float64
+        d2, i = torch.cat([best_d2, d2], 1), torch.cat([best_i, torch.arange(s, s + len(p)).expand(len(q), -1)], 1)
+        best_d2, j = d2.topk(min(k, d2.shape[1]), dim=1, largest=False)
         best_i = i.gather(1, j)
-    return best_i, best_d
+    return best_i, best_d2.sqrt()/255
