@@ -19,8 +19,8 @@ from .density import Density, fit_cached
 from .models import MODELS
 
 # %% auto #0
-__all__ = ['n_density', 'slerp', 'decode_images', 'run_density', 'reference_features', 'evaluate_model', 'evaluate',
-           'sample_images', 'interpolation_strips', 'nearest_neighbours']
+__all__ = ['n_density', 'slerp', 'decode_images', 'run_density', 'reference_subset', 'subset_id', 'reference_features',
+           'evaluate_model', 'evaluate', 'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
 def n_density(model:str, choice:str='auto') -> str:
@@ -54,9 +54,21 @@ def run_density(run_dir, # a finished `rae-nb train` run directory
 
 
 # %% ../nbs/13_evaluate.ipynb #575f5cc1
+def reference_subset(n_split:int, # images in the reference split
+                     n:int, # images to draw
+                     seed:int=0) -> torch.Tensor:
+    "Sorted indices of a seeded random `n` of the `n_split` reference images: the whole split when `n == n_split`."
+    if not 2 <= n <= n_split: raise ValueError(f'the reference needs between 2 and {n_split} images, got {n}; lower --n-samples')
+    return torch.randperm(n_split, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+
+def subset_id(idx:torch.Tensor) -> str:
+    "A short hash of a subset's indices, recorded beside the metrics."
+    return hashlib.sha1(idx.to(torch.int64).numpy().tobytes()).hexdigest()[:16]
+
 def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, weights_id:str, progress:bool=True) -> np.ndarray:
-    "Inception features of the reference images `x` (the first len(x) of `split`), cached on disk."
-    key = hashlib.sha1(f'{dataset}|{split}|{len(x)}|{weights_id}'.encode()).hexdigest()[:16]
+    "Inception features of the reference images `x`, cached on disk under a key that includes a hash of the images (another subset never reuses them)."
+    content = hashlib.sha1(x.contiguous().numpy().tobytes()).hexdigest()
+    key = hashlib.sha1(f'{dataset}|{split}|{len(x)}|{weights_id}|{content}'.encode()).hexdigest()[:16]
     path = cache_dir()/'fid'/'features'/f'{dataset}-{split}-{len(x)}-{key}.npy'
     if path.exists(): return np.load(path, allow_pickle=False)
     f = inception_features(x, net, progress=progress)
@@ -66,8 +78,8 @@ def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, we
 # %% ../nbs/13_evaluate.ipynb #3574e5c8
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
                    net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
-                   densities:dict|None=None) -> tuple[dict, dict]:
-    "The metrics of Table 1 and 2 (plus KID) for `model` on `data`, and the image sets they were computed from."
+                   densities:dict|None=None, ref_seed:int=0) -> tuple[dict, dict]:
+    "The metrics of Table 1 and 2 (plus KID) for `model` on `data`, all against one seeded random subset of the test split, and the image sets they were computed from."
     n = n_samples
     for split in ('valid', 'test'):
         if len(getattr(data, split)) < n: raise ValueError(f'{n} samples requested but the {split} split has only {len(getattr(data, split))} images; lower --n-samples')
@@ -81,8 +93,10 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
     pairs = torch.randint(0, n, (2, n), generator=g)
     images = {'rec': decode_images(model, z_va), 'n': decode_images(model, dens['n'].sample(n, seed)),
               'gmm': decode_images(model, dens['gmm'].sample(n, seed + 1)), 'interp': decode_images(model, slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5))}
-    ref = reference_features(data.name, data.test.x[:n], 'test', net, weights_id, progress)
-    out = dict(n_samples=n, weights=weights_id, n_density=nd, gmm_components=gmm_components, seed=seed)
+    ri = reference_subset(len(data.test), n, ref_seed) # every set below is compared with these test images
+    ref = reference_features(data.name, data.test.x[ri], 'test', net, weights_id, progress)
+    out = dict(n_samples=n, weights=weights_id, n_density=nd, gmm_components=gmm_components, seed=seed,
+               reference=dict(split='test', seed=ref_seed, n=n, indices_sha1=subset_id(ri)))
     for k, x in images.items():
         f = inception_features(x, net, progress=progress)
         out[f'{k}_fid'] = fid_from_features(ref, f)
@@ -128,12 +142,14 @@ def interpolation_strips(model:nn.Module, x:torch.Tensor, rows:int=8, steps:int=
 def nearest_neighbours(x:torch.Tensor, # uint8 query images (M, C, H, W)
                        pool:torch.Tensor, # uint8 images to search (N, C, H, W), e.g. the training set
                        k:int=3, chunk:int=5000) -> tuple[torch.Tensor, torch.Tensor]:
-    "Indices (M, k) into `pool` of each query's `k` nearest images (pixel-space L2, nearest first) and the distances (M, k)."
-    q = to_float(x).flatten(1)
-    best_d, best_i = torch.full((len(q), 0), float('inf')), torch.zeros((len(q), 0), dtype=torch.long)
+    "Indices (M, k) into `pool` of each query's `k` nearest images (pixel-space L2, nearest first) and their exact distances (M, k, float64)."
+    if x.dtype != torch.uint8 or pool.dtype != torch.uint8: raise ValueError(f'nearest_neighbours needs uint8 images, got {x.dtype} queries and a {pool.dtype} pool')
+    q = x.flatten(1).double()
+    best_d2, best_i = torch.zeros((len(q), 0), dtype=torch.float64), torch.zeros((len(q), 0), dtype=torch.long)
     for s in range(0, len(pool), chunk):
-        d = torch.cdist(q, to_float(pool[s:s + chunk]).flatten(1))
-        d, i = torch.cat([best_d, d], 1), torch.cat([best_i, torch.arange(s, s + d.shape[1]).expand(len(q), -1)], 1)
-        best_d, j = d.topk(min(k, d.shape[1]), dim=1, largest=False)
+        p = pool[s:s + chunk].flatten(1).double()
+        d2 = q.pow(2).sum(1, keepdim=True) + p.pow(2).sum(1) - 2*q @ p.T # squared distances in pixel units: integers, exact in float64
+        d2, i = torch.cat([best_d2, d2], 1), torch.cat([best_i, torch.arange(s, s + len(p)).expand(len(q), -1)], 1)
+        best_d2, j = d2.topk(min(k, d2.shape[1]), dim=1, largest=False)
         best_i = i.gather(1, j)
-    return best_i, best_d
+    return best_i, best_d2.sqrt()/255

@@ -15,7 +15,7 @@ from .data import load_dataset
 from .density import embed
 from .models import MODELS
 from .learner import preset_config, train, load_run
-from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours
+from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
 from .fid import inception
 
 # %% auto #0
@@ -54,7 +54,9 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
     result = train(mc, tc, run_dir, resume=True, data_root=data_root, progress=progress)
     mpath = run_dir/'metrics.json'
     metrics = json.loads(mpath.read_text()) if mpath.exists() else None
-    if metrics is None or metrics.get('n_samples') != n_samples or metrics.get('weights') != weights_id or not (run_dir/'figures.safetensors').exists():
+    ref = subset_id(reference_subset(len(data.test), n_samples))
+    if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('weights') != weights_id
+        or metrics.get('reference', {}).get('indices_sha1') != ref or not (run_dir/'figures.safetensors').exists()):
         t1 = time.time()
         model, _, _ = load_run(run_dir, device)
         z_train = embed(model, data.train.x[:tc.max_train])
@@ -64,7 +66,7 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
         with atomic_write(mpath, 'w') as f: json.dump(metrics, f, indent=1)
     keys = [k for k in metrics if k.endswith(('_fid', '_kid', '_kid_std', '_precision', '_recall'))]
     return dict(model=TABLE1_NAMES[model_name], dataset=dataset, seed=seed, **{k: metrics[k] for k in keys},
-                preset=preset, n_samples=n_samples, n_density=metrics['n_density'], weights=weights_id, hardware=metrics['hardware'],
+                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], weights=weights_id, hardware=metrics['hardware'],
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
 

@@ -29,15 +29,17 @@ def log_steps(out) -> int:
     try: return max((json.loads(l)['step'] for l in (out/'log.jsonl').read_text().splitlines() if l.strip()), default=0)
     except (FileNotFoundError, json.JSONDecodeError): return 0
 
-def assert_same_run(a:Path, b:Path):
+def assert_same_run(a:Path, b:Path, context:str=''):
+    "Runs `a` and `b` have identical final weights, checkpoint tensors and metadata, and logs (less timings); `context` leads every failure message."
     wa, wb = load_file(str(a/'model.safetensors')), load_file(str(b/'model.safetensors'))
-    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), 'final weights differ'
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), f'{context}final weights differ'
     (ta, ma), (tb, mb) = load_checkpoint(a/CHECKPOINT), load_checkpoint(b/CHECKPOINT)
     diff = [k for k in ta if not torch.equal(ta[k], tb[k])]
-    assert ta.keys() == tb.keys() and not diff, f'checkpoint tensors differ: {diff[:5]}'
-    assert {k: v for k, v in ma.items() if k != 'seconds'} == {k: v for k, v in mb.items() if k != 'seconds'} # seconds add up over sessions
+    assert ta.keys() == tb.keys() and not diff, f'{context}checkpoint tensors differ: {diff[:5]}'
+    same = lambda m: {k: v for k, v in m.items() if k != 'seconds'} # seconds add up over sessions
+    assert same(ma) == same(mb), f'{context}checkpoint metadata differ'
     strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != 'seconds'} for l in (p/'log.jsonl').read_text().splitlines()]
-    assert strip(a) == strip(b)
+    assert strip(a) == strip(b), f'{context}logs differ'
 
 @pytest.fixture(scope='module')
 def reference(tmp_path_factory):
@@ -55,7 +57,7 @@ def test_kill_at_random_step_then_resume_is_bit_exact(tmp_path, reference):
     killed_at = log_steps(out)
     assert not (out/'model.safetensors').exists()
     finish(out, '--resume')
-    assert_same_run(out, reference), f'killed at step {killed_at}'
+    assert_same_run(out, reference, f'killed at step {killed_at}: ')
 
 def test_kill_during_checkpoint_write_never_corrupts_latest(tmp_path, reference):
     for attempt in range(8):

@@ -44,8 +44,20 @@ def test_spectral_norm_model_trains_the_original_weights():
     assert all(p.grad.abs().sum() > 0 for p in originals)
 
 def test_vae_uses_k_samples():
-    model, out = one_step(replace(paper_config('vae', 'cifar10'), width_div=16, k=3))
+    "The config's k reaches the VAE's objective: its reconstruction term averages over k posterior samples per image."
+    cfg = replace(paper_config('vae', 'cifar10'), width_div=16, k=3)
+    model, out = one_step(cfg)
     assert set(out) == {'loss', 'rec', 'kl'}
+    model, objective = build_model(cfg)
+    model.eval() # BatchNorm on batch statistics would tie the k decodes together
+    x = torch.rand(4, *model.spec.shape)
+    with torch.no_grad():
+        torch.manual_seed(1); rec = objective(model, x)['rec']
+        torch.manual_seed(1); mu, logvar = objective.posterior(model, x)
+        z = mu + (0.5*logvar).exp()*torch.randn(3, *mu.shape)
+        torch.testing.assert_close(rec, torch.stack([(model.decode(zj) - x).pow(2).mean() for zj in z]).mean())
+        torch.manual_seed(1); one = build_model(replace(cfg, k=1))[1](model, x)['rec']
+    assert not torch.allclose(rec, one) # a single sample gives another estimate
 
 def test_hutchinson_gradient_penalty_takes_a_step():
     model, out = one_step(replace(paper_config('rae-gp', 'mnist'), width_div=16, gp='hutchinson', gp_probes=2, lam=1.))
