@@ -166,10 +166,7 @@ def test_code_blocks_scroll(server, page, width):
     assert probe['page'][0] <= probe['page'][1], f'{page} is wider than the window at {width}px: {probe["page"]}'
 
 MACHINE = re.compile(r'(?<![\w.~])(?:/root/|/home/|/Users/|/work/)[^\s"\'<]*|site-packages[^\s"\'<]*') # homes, checkouts, installs (a temporary folder in a message is fine)
-# strict: when that cell is re-run this XPASSes and the mark must go
-STALE = {'evaluate.html': 'the stored output of a test cell in nbs/13_evaluate.ipynb still shows an old LinAlgWarning with a site-packages path; re-run that cell'}
-
-@pytest.mark.parametrize('page', [pytest.param(p, marks=pytest.mark.xfail(reason=STALE[p], strict=True)) if p in STALE else p for p in ALL_PAGES])
+@pytest.mark.parametrize('page', ALL_PAGES)
 def test_no_machine_paths(server, page):
     "Stored outputs show nothing of the machine they ran on (absolute paths of a home or a checkout, site-packages)."
     html = urlopen(server + page).read().decode()

@@ -44,7 +44,8 @@ def test_reproduce_refuses_bad_input_and_writes_nothing(tmp_path):
     for args, msg in ((['--dataset', 'cifar10', '--root', tmp_path/'empty'], 'CIFAR-10'),
                       (['--seeds', '0', '0'], 'seeds repeat'),
                       (['--seeds', '-2'], 'non-negative'),
-                      (['--n-samples', '1'], 'between 2 and')):
+                      (['--n-samples', '1'], 'must be at least 2, got 1'),
+                      (['--n-samples', '20000'], 'between 2 and 10000')):
         r = _reproduce(*args, '--out', out)
         assert r.returncode == 2 and msg in r.stderr and 'rae-nb reproduce: error:' in r.stderr, (args, r.stderr[-2000:])
         assert not out.exists()
