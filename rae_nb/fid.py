@@ -134,7 +134,7 @@ def inception(device='cpu', weights:str='auto', compile:bool|None=None) -> tuple
     return net, wid
 
 
-# %% ../nbs/11_fid.ipynb #a5e891d8
+# %% ../nbs/11_fid.ipynb #e8011088
 def fold_batchnorm(net:nn.Module) -> nn.Module:
     "`net` with each eval-mode BatchNorm of its `BasicConv2d` layers folded into the convolution before it (in place)."
     if any(m.training for m in net.modules() if isinstance(m, nn.BatchNorm2d)): raise ValueError('fold_batchnorm needs eval-mode BatchNorms (in training mode they uses batch statistics): call net.eval() first')
@@ -143,7 +143,7 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
     return net
 
 
-# %% ../nbs/11_fid.ipynb #d842a6af
+# %% ../nbs/11_fid.ipynb #42287669
 class CompiledOrEager(nn.Module):
     "`module` compiled (inductor, freezing) for the first input shape it is called with; eager for other shapes, or for good if compiling fails."
     def __init__(self, module:nn.Module, backend='inductor'):
