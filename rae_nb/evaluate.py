@@ -14,7 +14,7 @@ from .data import load_dataset, to_float
 from .density import DENSITIES, GMM, embed
 from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
-from .learner import load_run
+from .checkpoint import load_run
 from .density import Density, fit_cached
 from .models import MODELS
 
