@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import cache_dir, atomic_write, image_grid
+from .core import cache_dir, atomic_write, image_grid, to_float
 
 # %% auto #0
 __all__ = ['ENV_DATA_ROOT', 'IDX_DATASETS', 'CELEBA_CROP', 'CELEBA_SIZE', 'DATASETS', 'IMAGE_SHAPES', 'data_root', 'DataError',
            'md5sum', 'read_idx', 'IdxDataset', 'check_files', 'split_indices', 'indices_digest', 'Split', 'ImageData',
-           'to_float', 'Batches', 'split_official_train', 'load_idx_dataset', 'read_cifar_batch', 'load_cifar10',
-           'load_celeba', 'load_dataset']
+           'Batches', 'split_official_train', 'load_idx_dataset', 'read_cifar_batch', 'load_cifar10', 'load_celeba',
+           'load_dataset']
 
 # %% ../nbs/01_data.ipynb #addb36cb
 ENV_DATA_ROOT = 'RAE_NB_DATA'
@@ -131,10 +131,6 @@ class ImageData:
         return dict(name=self.name, shape=list(self.shape), **{k: len(getattr(self, k)) for k in ('train', 'valid', 'test')}, **self.info)
 
 # %% ../nbs/01_data.ipynb #d4e6859d
-def to_float(x:torch.Tensor) -> torch.Tensor:
-    "uint8 images in [0, 255] to floats in [0, 1], of torch's default dtype (float32 unless set otherwise)."
-    return x.to(torch.get_default_dtype()).div_(255)
-
 class Batches:
     "Batches of uint8 images `x` as float in [0, 1], in order or shuffled with `generator`."
     def __init__(self, x:torch.Tensor, bs:int=100, shuffle:bool=False, drop_last:bool=False,

@@ -14,8 +14,8 @@ from accelerate import Accelerator
 from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import atomic_write, seed_everything
-from .data import load_dataset, to_float
+from .core import atomic_write, seed_everything, to_float
+from .data import load_dataset
 from .models import ModelConfig, build_model
 from .config import TrainConfig
 from .batchnorm import sync_batchnorm
