@@ -19,8 +19,10 @@ import argparse, ctypes, json, os, statistics, subprocess, sys, time
 from dataclasses import replace
 import torch
 from torch.utils.flop_counter import FlopCounterMode
-from rae_nb.data import load_dataset, to_float
-from rae_nb.learner import Learner, preset_config
+from rae_nb.core import to_float
+from rae_nb.data import load_dataset
+from rae_nb.config import preset_config
+from rae_nb.learner import Learner
 from rae_nb.nets import Encoder, Decoder
 
 OURS = ('rae', 'rae-l2', 'rae-gp')

@@ -17,8 +17,8 @@ __all__ = ['MODELS', 'DATASET_NAMES', 'SOURCES', 'PRESET_NAMES', 'DENSITY_NAMES'
 # %% ../nbs/90_cli.ipynb #a9c1e002
 MODELS = ('vae', 'cv-vae', 'wae', 'rae-gp', 'rae-l2', 'rae-sn', 'rae', 'ae') # the keys of rae_nb.models.MODELS
 DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
-SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.data.FETCHERS
-PRESET_NAMES = ('smoke', 'cpu', 'paper') # rae_nb.learner.PRESETS
+SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.fetch.FETCHERS
+PRESET_NAMES = ('smoke', 'cpu', 'paper') # rae_nb.config.PRESETS
 DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm') # rae_nb.density.DENSITIES
 REPRODUCE_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # rae_nb.reproduce.N_SAMPLES
 
@@ -46,7 +46,8 @@ def data_command(args:argparse.Namespace) -> dict:
     out = check_out(args.out) if args.out else None
     from PIL import Image
     from rae_nb.core import atomic_write, image_grid
-    from rae_nb.data import IDX_DATASETS, fetch, load_dataset
+    from rae_nb.data import IDX_DATASETS, load_dataset
+    from rae_nb.fetch import fetch
     t0 = time.time()
     if args.name in IDX_DATASETS: fetch(args.name, args.root, sources=(args.source,) if args.source else None)
     data = load_dataset(args.name, args.root, **({} if args.name == 'celeba' else dict(seed=args.seed)))
@@ -74,7 +75,8 @@ def resume_command(argv:list, out) -> str:
 def train_command(args:argparse.Namespace) -> dict:
     "Train one model from the command-line arguments (see `rae-nb train --help`)."
     if args.out: check_out(args.out)
-    from rae_nb.learner import preset_config, train
+    from rae_nb.config import preset_config
+    from rae_nb.learner import train
     mc, tc = preset_config(args.model, args.dataset, args.preset, epochs=args.epochs, width_div=args.width_div, seed=args.seed,
                            checkpoint_every=args.checkpoint_every, log_every=args.log_every, cpu=args.cpu or None,
                            mixed_precision=args.mixed_precision, channels_last=args.channels_last or None, compile=args.compile)
@@ -148,7 +150,7 @@ def sample_command(args:argparse.Namespace) -> Path:
     from PIL import Image
     from rae_nb.core import atomic_write, image_grid
     from rae_nb.data import load_dataset
-    from rae_nb.learner import load_run
+    from rae_nb.checkpoint import load_run
     from rae_nb.evaluate import decode_images, interpolation_strips, run_density
     model, mc, _ = load_run(args.run_dir)
     data = load_dataset(mc.dataset, args.root) # the default validation split (seed 0) whatever the training seed

@@ -13,8 +13,7 @@ from torch import nn
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes, load_file
 from sklearn.mixture import GaussianMixture, BayesianGaussianMixture
-from .core import atomic_write
-from .data import to_float
+from .core import atomic_write, to_float
 
 
 # %% auto #0

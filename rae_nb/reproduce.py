@@ -14,7 +14,9 @@ from .core import atomic_write, image_grid
 from .data import load_dataset
 from .density import embed
 from .models import MODELS
-from .learner import preset_config, train, load_run
+from .config import preset_config
+from .learner import train
+from .checkpoint import load_run
 from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
 from .fid import inception
 

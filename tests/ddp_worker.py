@@ -13,7 +13,8 @@ import torch.distributed as dist
 from safetensors.torch import save_file
 import rae_nb.regularizers as regularizers
 from rae_nb.data import load_dataset
-from rae_nb.learner import Learner, preset_config, train
+from rae_nb.config import preset_config
+from rae_nb.learner import Learner, train
 
 MODELS = dict(rae_gp=dict(model='rae-gp', lam=1e-2), rae_sn=dict(model='rae-sn'), rae_l2=dict(model='rae-l2', lam=1e-3))
 B = 8 # global batch

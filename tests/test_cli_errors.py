@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from rae_nb.cli import main
-from rae_nb.learner import CHECKPOINT, load_checkpoint
+from rae_nb.checkpoint import CHECKPOINT, load_checkpoint
 
 BIN = Path(sys.executable).parent
 ENV = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2')

@@ -6,7 +6,9 @@ import pytest
 import torch
 from PIL import Image
 import rae_nb.data as D
-from rae_nb.data import DataError, IDX_DATASETS, check_files, fetch, load_dataset
+import rae_nb.fetch as FE
+from rae_nb.data import DataError, IDX_DATASETS, check_files, load_dataset
+from rae_nb.fetch import fetch
 from conftest import run, BIN
 
 MNIST = IDX_DATASETS['mnist']
@@ -63,8 +65,8 @@ def _local(raw):
     return f
 
 def test_fetch_falls_back_and_replaces_a_corrupt_file(mnist_raw, tmp_path, monkeypatch):
-    monkeypatch.setitem(D.FETCHERS, 'broken', lambda ds, tmp: (_ for _ in ()).throw(OSError('network is unreachable')))
-    monkeypatch.setitem(D.FETCHERS, 'local', _local(mnist_raw))
+    monkeypatch.setitem(FE.FETCHERS, 'broken', lambda ds, tmp: (_ for _ in ()).throw(OSError('network is unreachable')))
+    monkeypatch.setitem(FE.FETCHERS, 'local', _local(mnist_raw))
     raw = fetch('mnist', tmp_path, sources=('broken', 'local'), verbose=False)
     assert check_files(raw, MNIST.md5s) == []
     (raw/'t10k-labels-idx1-ubyte').write_bytes(b'garbage')
@@ -76,13 +78,13 @@ def test_fetch_falls_back_and_replaces_a_corrupt_file(mnist_raw, tmp_path, monke
 _KILLED_FETCH = '''
 import sys, time
 from pathlib import Path
-import rae_nb.data as D
+import rae_nb.fetch as FE
 def slow(ds, tmp):
     for n in ds.md5s: (tmp/n).write_bytes(b"\\0"*1000)
     Path(sys.argv[2]).write_text("written")
     time.sleep(120)
-D.FETCHERS["slow"] = slow
-D.fetch("mnist", sys.argv[1], sources=("slow",))
+FE.FETCHERS["slow"] = slow
+FE.fetch("mnist", sys.argv[1], sources=("slow",))
 '''
 
 def test_a_killed_fetch_leaves_nothing_that_passes_as_data(mnist_raw, tmp_path, monkeypatch):
@@ -97,13 +99,13 @@ def test_a_killed_fetch_leaves_nothing_that_passes_as_data(mnist_raw, tmp_path, 
     assert list(raw.iterdir()) == [], 'a killed fetch left files under their final names'
     assert list(raw.parent.glob('.fetch-*')), 'the half-written files should be in the temporary folder'
     with pytest.raises(DataError, match='is missing'): load_dataset('mnist', tmp_path/'root')
-    monkeypatch.setitem(D.FETCHERS, 'local', _local(mnist_raw))
+    monkeypatch.setitem(FE.FETCHERS, 'local', _local(mnist_raw))
     fetch('mnist', tmp_path/'root', sources=('local',), verbose=False)
     assert not list(raw.parent.glob('.fetch-*')), 'the next fetch cleans up'
     assert len(load_dataset('mnist', tmp_path/'root').test) == 10_000
 
 def test_fashion_mnist_from_the_debian_registry(tmp_path, monkeypatch):
-    monkeypatch.setattr(D, '_DEB_DIR', tmp_path/'not-installed')   # force `apt-get download`, as on a fresh machine
+    monkeypatch.setattr(FE, '_DEB_DIR', tmp_path/'not-installed')   # force `apt-get download`, as on a fresh machine
     fetch('fashion-mnist', tmp_path, sources=('debian',), verbose=False)
     f = load_dataset('fashion-mnist', tmp_path)
     assert (len(f.train), len(f.valid), len(f.test), f.shape) == (50_000, 10_000, 10_000, (1, 32, 32))

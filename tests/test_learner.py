@@ -8,8 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 import rae_nb.regularizers as regularizers
-from rae_nb.data import load_dataset, to_float
-from rae_nb.learner import CHECKPOINT, load_checkpoint, preset_config
+from rae_nb.core import to_float
+from rae_nb.data import load_dataset
+from rae_nb.checkpoint import CHECKPOINT, load_checkpoint
+from rae_nb.config import preset_config
 from rae_nb.models import build_model
 
 # RAE-GP draws Rademacher probes from torch's generator every step: resuming must restore it, not just the weights
