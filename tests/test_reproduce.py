@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 import rae_nb.data as D
-import rae_nb.reproduce
 from conftest import cli
 
 def _cifar_root(root: Path) -> Path:
