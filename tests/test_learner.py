@@ -13,6 +13,7 @@ from rae_nb.data import load_dataset
 from rae_nb.checkpoint import CHECKPOINT, load_checkpoint
 from rae_nb.config import preset_config
 from rae_nb.models import build_model
+from conftest import cli
 
 # RAE-GP draws Rademacher probes from torch's generator every step: resuming must restore it, not just the weights
 ARGS = ['train', '--model', 'rae-gp', '--dataset', 'mnist', '--preset', 'smoke', '--width-div', '8',
@@ -122,9 +123,9 @@ def test_ddp_two_processes_match_one_process_on_the_global_batch(tmp_path, monke
 def test_gpu_options_run_on_the_cpu_too(tmp_path):
     "bf16 autocast and channels_last (GPU speed options) take the same code path and train to a finite loss."
     out = tmp_path/'run'
-    p = subprocess.run(CLI + ['train', '--model', 'rae-sn', '--dataset', 'mnist', '--preset', 'smoke', '--epochs', '1', '--quiet',
-                              '--mixed-precision', 'bf16', '--channels-last', '--out', str(out)], env=ENV, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr
+    code, err, _ = cli('train', '--model', 'rae-sn', '--dataset', 'mnist', '--preset', 'smoke', '--epochs', '1', '--quiet',
+                       '--mixed-precision', 'bf16', '--channels-last', '--out', out)
+    assert code == 0, err
     result = json.loads((out/'result.json').read_text())
     assert result['mixed_precision'] == 'bf16' and math.isfinite(result['best_valid_loss']), result
     assert json.loads((out/'config.json').read_text())['train']['channels_last'] is True

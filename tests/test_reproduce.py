@@ -1,10 +1,11 @@
-"`rae-nb reproduce` on the data sets a user supplies (CIFAR-10, CelebA fixtures at smoke scale) and its refusals."
+"""`rae-nb reproduce` on the data sets a user supplies (CIFAR-10, CelebA fixtures at smoke scale) and its refusals, in-process
+(`rae_nb.cli.main`), scored with the test stand-in for the Inception: the real one runs end to end in nbs/13_evaluate.ipynb."""
 import json, pickle
 from pathlib import Path
 import numpy as np
 from PIL import Image
 import rae_nb.data as D
-from conftest import run, BIN
+from conftest import cli
 
 def _cifar_root(root: Path) -> Path:
     "A CIFAR-10 folder of random images: 10,100 training images (the default validation split takes 10,000) and 100 test images."
@@ -24,15 +25,15 @@ def _celeba_root(root: Path) -> Path:
     return root
 
 def _reproduce(*args):
-    return run(BIN/'rae-nb', 'reproduce', '--preset', 'smoke', '--models', 'rae-l2', '--n-samples', '8', '--quiet', *args)
+    return cli('reproduce', '--preset', 'smoke', '--models', 'rae-l2', '--n-samples', '8', '--quiet', *args)
 
-def test_reproduce_on_user_supplied_cifar10_and_celeba(tmp_path):
+def test_reproduce_on_user_supplied_cifar10_and_celeba(tmp_path, stand_in_inception):
     for name, make, paper_rec in (('cifar10', _cifar_root, 32.24), ('celeba', _celeba_root, 43.52)):
         root, out = make(tmp_path/name), tmp_path/f'out-{name}'
-        r = _reproduce('--dataset', name, '--root', root, '--out', out)
-        assert r.returncode == 0, r.stderr[-3000:]
+        code, err, _ = _reproduce('--dataset', name, '--root', root, '--out', out)
+        assert code == 0, err[-3000:]
         (row,) = json.loads((out/'results.json').read_text())
-        assert (row['model'], row['dataset'], row['preset'], row['n_samples']) == ('RAE-L2', name, 'smoke', 8)
+        assert (row['model'], row['dataset'], row['preset'], row['n_samples'], row['weights']) == ('RAE-L2', name, 'smoke', 8, stand_in_inception)
         assert all(np.isfinite(row[k]) for k in ('rec_fid', 'n_fid', 'gmm_fid', 'interp_fid'))
         assert f'| RAE-L2 | {row["rec_fid"]:.2f} | {paper_rec} |' in (out/'table1.md').read_text()
         assert (out/'fig_samples.png').exists()
@@ -46,11 +47,19 @@ def test_reproduce_refuses_bad_input_and_writes_nothing(tmp_path):
                       (['--seeds', '-2'], 'non-negative'),
                       (['--n-samples', '1'], 'must be at least 2, got 1'),
                       (['--n-samples', '20000'], 'between 2 and 10000')):
-        r = _reproduce(*args, '--out', out)
-        assert r.returncode == 2 and msg in r.stderr and 'rae-nb reproduce: error:' in r.stderr, (args, r.stderr[-2000:])
+        code, err, _ = _reproduce(*args, '--out', out)
+        assert code == 2 and msg in err and 'rae-nb reproduce: error:' in err, (args, err[-2000:])
         assert not out.exists()
-    r = run(BIN/'rae-nb', 'reproduce', '--models', 'rae-xl', '--out', out)
-    assert r.returncode == 2 and 'invalid choice' in r.stderr and not out.exists()
+    code, err, _ = cli('reproduce', '--models', 'rae-xl', '--out', out)
+    assert code == 2 and 'invalid choice' in err and not out.exists()
     (tmp_path/'file').write_text('x')
-    r = _reproduce('--out', tmp_path/'file')
-    assert r.returncode == 2 and 'not a directory' in r.stderr and (tmp_path/'file').read_text() == 'x'
+    code, err, _ = _reproduce('--out', tmp_path/'file')
+    assert code == 2 and 'not a directory' in err and (tmp_path/'file').read_text() == 'x'
+
+def test_reproduce_without_fid_weights_stops_before_writing(tmp_path, mnist_raw, monkeypatch):
+    "The default feature network is the FID Inception: with no weights for it, one line says how to get them and nothing is written."
+    monkeypatch.setenv('RAE_NB_DATA', str(mnist_raw.parents[1])) # the real MNIST, but an empty cache and torch hub: no FID weights anywhere
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path/'cache')); monkeypatch.setenv('TORCH_HOME', str(tmp_path/'torch'))
+    code, err, _ = _reproduce('--out', tmp_path/'out')
+    assert code == 2 and err.startswith('rae-nb reproduce: error: no FID Inception weights: run `rae-nb weights`') and err.count('\n') == 1, err
+    assert not (tmp_path/'out').exists()
