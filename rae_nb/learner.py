@@ -11,6 +11,7 @@ import torch
 from torch import nn
 import torch.distributed as dist
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 from fastcore.basics import patch
@@ -55,6 +56,9 @@ class Learner:
     def __init__(self, mc:ModelConfig, tc:TrainConfig, train_x:torch.Tensor, valid_x:torch.Tensor, out=None, progress:bool=True):
         self.mc, self.tc, self.out, self.progress = mc, tc, None if out is None else Path(out), progress
         several = int(os.environ.get('WORLD_SIZE', 1)) > 1 # started by torchrun / accelerate launch
+        if not several and AcceleratorState._shared_state and AcceleratorState().mixed_precision != tc.mixed_precision:
+            AcceleratorState._reset_state() # one process, a new precision (e.g. a bf16 run after an fp32 one in a notebook): accelerate keeps
+                                            # one state per process and would refuse it; nothing distributed is torn down
         # accelerate starts multi-process CPU training (gloo) only when asked for the CPU
         self.acc = Accelerator(cpu=tc.cpu or (several and not torch.cuda.is_available()), mixed_precision=tc.mixed_precision)
         self.rank, self.world = self.acc.process_index, self.acc.num_processes

@@ -120,8 +120,9 @@ def test_ddp_two_processes_match_one_process_on_the_global_batch(tmp_path, monke
             assert max((naive[n] - one[n]).abs().max().item() for n in one) > 1e-6
     finally: torch.set_default_dtype(torch.float32)
 
-def test_gpu_options_run_on_the_cpu_too(tmp_path):
-    "bf16 autocast and channels_last (GPU speed options) take the same code path and train to a finite loss."
+def test_gpu_options_run_on_the_cpu_too(tmp_path, smoke_run):
+    """bf16 autocast and channels_last (GPU speed options) take the same code path and train to a finite loss, in a process
+    that has already trained in fp32 (`smoke_run`): accelerate's one-per-process state must not refuse the new precision."""
     out = tmp_path/'run'
     code, err, _ = cli('train', '--model', 'rae-sn', '--dataset', 'mnist', '--preset', 'smoke', '--epochs', '1', '--quiet',
                        '--mixed-precision', 'bf16', '--channels-last', '--out', out)
