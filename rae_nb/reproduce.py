@@ -120,9 +120,9 @@ RAE_VARIANTS = ('RAE-GP', 'RAE-L2', 'RAE-SN', 'RAE')
 def _means(rows:list[dict]) -> dict[str, dict[str, float]]:
     return {m: {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k.endswith(('_fid', '_precision', '_recall'))} for m, rs in _grouped(rows).items()}
 
-def claims(rows:list[dict]) -> list[dict]:
-    "Each of the paper's qualitative claims on Table 1 and 2 with whether it held in `rows` and the numbers behind it."
-    m, out = _means(rows), []
+def _claims_on(m:dict[str, dict[str, float]]) -> list[dict]:
+    "The claims on one table of per-model values `m` (the means over seeds, or one seed's rows)."
+    out = []
     worse = [f"{k} ({v['gmm_fid']:.1f} vs {v['n_fid']:.1f})" for k, v in m.items() if not v['gmm_fid'] < v['n_fid']]
     out.append(dict(claim='GMM FID below N FID for every model', held=not worse, detail=f'{len(m) - len(worse)}/{len(m)} models' + (f'; not for {", ".join(worse)}' if worse else '')))
     raes = {k: v['gmm_fid'] for k, v in m.items() if k in RAE_VARIANTS}
@@ -135,9 +135,23 @@ def claims(rows:list[dict]) -> list[dict]:
                     detail=f'{len(m) - len(worse)}/{len(m)} models' + (f'; not for {", ".join(worse)}' if worse else '')))
     return out
 
+def claims(rows:list[dict]) -> list[dict]:
+    """Each of the paper's qualitative claims on Table 1 and 2: whether it held on the means over seeds, the numbers behind
+    it, and `seeds_held`, the seeds on whose rows alone it held too."""
+    out, seeds = _claims_on(_means(rows)), sorted({r['seed'] for r in rows})
+    per_seed = {s: {c['claim']: c['held'] for c in _claims_on(_means([r for r in rows if r['seed'] == s]))} for s in seeds}
+    return [dict(c, seeds_held=[s for s in seeds if per_seed[s].get(c['claim'])]) for c in out]
+
+def _on_seeds(c:dict, seeds:list[int]) -> str:
+    if len(seeds) < 2: return ''
+    held, all_ = c['seeds_held'], ', '.join(map(str, seeds))
+    if held == seeds: return f'; on every seed ({all_})'
+    return f'; held on seed {", ".join(map(str, held))} of {all_}' if held else f'; on no seed of {all_}'
+
 def claims_md(rows:list[dict]) -> str:
-    "`claims` as a markdown list."
-    return '\n'.join(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']} ({c['detail']})" for c in claims(rows)) + '\n'
+    "`claims` as a markdown list: on the means over seeds, then on how many seeds alone."
+    seeds = sorted({r['seed'] for r in rows})
+    return '\n'.join(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']} ({c['detail']}{_on_seeds(c, seeds)})" for c in claims(rows)) + '\n'
 
 # %% ../nbs/14_reproduce.ipynb #b536da54
 FIGURES = {'reconstructions': ('rec',), 'samples': ('samples',), 'interpolations': ('interp',), 'neighbours': ('samples', 'neighbours')}
