@@ -17,7 +17,7 @@ from .models import MODELS
 from .config import preset_config
 from .learner import train
 from .checkpoint import load_run
-from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id, stand_in_features
+from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
 from .fid import inception
 
 # %% auto #0

@@ -1,4 +1,4 @@
-import contextlib, io, os, shutil, subprocess, sys
+import contextlib, io, subprocess, sys
 from pathlib import Path
 import pytest
 

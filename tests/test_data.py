@@ -1,6 +1,5 @@
 "Bad input and fault injection for rae_nb.data: corrupt, truncated, missing and half-fetched files, foreign layouts."
 import os, pickle, re, shutil, signal, sys, time
-from pathlib import Path
 import numpy as np
 import pytest
 import torch

@@ -1,7 +1,6 @@
 "The built docs site (tools/docs.py site) in headless Chromium: titles, sidebar, every link and anchor, rendered maths, the figures."
 import base64, configparser, functools, http.server, io, json, re, shutil, tempfile, threading
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin, urldefrag, urlparse
 from urllib.request import urlopen
 import numpy as np
@@ -165,7 +164,7 @@ def test_code_blocks_scroll(server, page, width):
     for overflow, content, box, start in wide: assert overflow in ('auto', 'scroll'), f'{page}: the code block {start!r}... is cut off ({content}px of code in {box}px)'
     assert probe['page'][0] <= probe['page'][1], f'{page} is wider than the window at {width}px: {probe["page"]}'
 
-MACHINE = re.compile(r'(?<![\w.~])(?:/root/|/home/|/Users/|/work/)[^\s"\'<]*|site-packages[^\s"\'<]*') # homes, checkouts, installs (a temporary folder in a message is fine)
+MACHINE = re.compile(r'(?<![\w.~])(?:/root/|/home/|/Users/|/work/|/tmp/)[^\s"\'<]*|site-packages[^\s"\'<]*') # homes, checkouts, temporary folders, installs
 @pytest.mark.parametrize('page', ALL_PAGES)
 def test_no_machine_paths(server, page):
     "Stored outputs show nothing of the machine they ran on (absolute paths of a home or a checkout, site-packages)."

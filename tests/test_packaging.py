@@ -1,6 +1,5 @@
 "The wheel builds, carries the library and its console script, and imports with no notebooks present."
 import sys, zipfile
-from pathlib import Path
 from conftest import ROOT, run
 
 def test_wheel_imports_without_notebooks(tmp_path):
