@@ -24,7 +24,13 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 echo "setup: installing rae_nb and its dependencies into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# uv installs the same packages as pip (same resolver inputs: PyPI), but keeps unpacked wheels in its cache (~/.cache/uv) and
+# links them into a new environment: about 6 s instead of pip's 2-3 minutes for torch and its CUDA libraries. pip if uv is not to be had.
+if .venv/bin/python -m pip install -q --disable-pip-version-check uv 2>/dev/null; then
+  UV_PYTHON_DOWNLOADS=never .venv/bin/uv pip install -q --python .venv/bin/python -e ".[dev]"
+else
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+fi
 # the docs site serves its own KaTeX (equations render offline): fetch the npm release once, checked, into the user cache
 if command -v npm >/dev/null; then .venv/bin/python tools/docs.py katex; else echo "setup: no npm, so the docs build cannot fetch KaTeX" >&2; fi
 echo "setup: done ($(.venv/bin/python -c 'import torch, rae_nb; print(f"rae_nb {rae_nb.__version__}, torch {torch.__version__}")'))"
