@@ -16,7 +16,10 @@ decoding, features of both folders, Fréchet distance):
 
 Prints a markdown table: images per second (2N images over the process's wall time), the ratio
 rae_nb / pytorch-fid, both FIDs and their difference, and the load average before and after (the
-machine may be shared: the ratio, both sides measured in the same run, is the figure to compare). Needs `rae-nb data` and `rae-nb weights`.
+machine may be shared: the ratio, both sides measured in the same run, is the figure to compare). It also
+prints the work per image (torch's FlopCounterMode on the network: 2 FLOP per multiply-add), the fp32
+matrix-product ceiling measured in the same run (4096 x 4096) and the fastest rate that ceiling allows, so
+each side's share of it shows how much room is left. Needs `rae-nb data` and `rae-nb weights`.
 """
 import argparse, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -46,6 +49,25 @@ f = [inception_features(read(d), net, progress=False) for d in sys.argv[1:3]]
 print('FID: ', fid_from_features(*f))
 """
 
+def flops_per_image() -> int:
+    "FLOPs of one 28x28 image through the FID network (resize to 299 included), by torch's FLOP counter."
+    from torch.utils.flop_counter import FlopCounterMode
+    from rae_nb.fid import inception
+    net, _ = inception('cpu', compile=False)
+    fc = FlopCounterMode(display=False)
+    with torch.inference_mode(), fc: net(torch.rand(1, 3, 28, 28))
+    return fc.get_total_flops()
+
+def matmul_ceiling(device, n=4096, reps=10) -> float:
+    "GFLOP/s of an fp32 n x n matrix product on `device`."
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    if device == 'cuda': torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(reps): a @ b
+    if device == 'cuda': torch.cuda.synchronize()
+    return 2*n**3*reps/(time.perf_counter() - t)/1e9
+
 def write_pngs(x: torch.Tensor, folder: Path):
     folder.mkdir()
     for i, im in enumerate(x[:, 0].numpy()): Image.fromarray(im).save(folder/f'{i:05d}.png')
@@ -74,14 +96,16 @@ def main():
         res = {k: [] for k in runs}
         for _ in range(a.repeats):
             for k, (code, args) in runs.items(): res[k].append(timed(code, *args))
+    ceiling, gflop = matmul_ceiling(dev), flops_per_image()/1e9
     load1 = os.getloadavg()
     best = {k: min(v) for k, v in res.items()}
     (t0, fid0), (t1, fid1) = best['pytorch-fid CLI'], best['rae_nb']
     print(f'{a.dataset}: {a.n} test vs {a.n} training images as PNG; device {dev}, {os.cpu_count()} CPUs, '
           f'torch threads {torch.get_num_threads()}; wall time of a fresh process, best of {a.repeats}; '
           f'load average (1, 5, 15 min) {" ".join(f"{l:.2f}" for l in load0)} before, {" ".join(f"{l:.2f}" for l in load1)} after')
-    print('| | seconds | images / s | FID |\n|---|---|---|---|')
-    for k, (t, fid) in best.items(): print(f'| {k} | {t:.1f} | {2*a.n/t:.1f} | {fid:.6f} |')
+    print(f'{gflop:.2f} GFLOP per image; fp32 matrix-product ceiling {ceiling:.0f} GFLOP/s, i.e. at most {ceiling/gflop:.1f} images/s')
+    print('| | seconds | images / s | GFLOP/s | % of ceiling | FID |\n|---|---|---|---|---|---|')
+    for k, (t, fid) in best.items(): print(f'| {k} | {t:.1f} | {2*a.n/t:.1f} | {2*a.n/t*gflop:.0f} | {100*2*a.n/t*gflop/ceiling:.0f}% | {fid:.6f} |')
     print(f'\nthroughput ratio rae_nb / pytorch-fid: {t0/t1:.2f} (target ≥ 3.0); |ΔFID| = {abs(fid1 - fid0):.2e} (target ≤ 1e-3)')
 
 if __name__ == '__main__': main()
