@@ -33,4 +33,4 @@ else
 fi
 # the docs site serves its own KaTeX (equations render offline): fetch the npm release once, checked, into the user cache
 if command -v npm >/dev/null; then .venv/bin/python tools/docs.py katex; else echo "setup: no npm, so the docs build cannot fetch KaTeX" >&2; fi
-echo "setup: done ($(.venv/bin/python -c 'import torch, rae_nb; print(f"rae_nb {rae_nb.__version__}, torch {torch.__version__}")'))"
+echo "setup: done in ${SECONDS} s ($(.venv/bin/python -c 'import torch, rae_nb; print(f"rae_nb {rae_nb.__version__}, torch {torch.__version__}")'))"

