@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 import torch
 from rae_nb.data import load_dataset
+from train_step import matmul_ceiling # the same ceiling as the training benchmark's (this folder is on the path when run as a script)
 
 PYTORCH_FID = """
 import sys
@@ -58,16 +59,6 @@ def flops_per_image() -> int:
     with torch.inference_mode(), fc: net(torch.rand(1, 3, 28, 28))
     return fc.get_total_flops()
 
-def matmul_ceiling(device, n=4096, reps=10) -> float:
-    "GFLOP/s of an fp32 n x n matrix product on `device`."
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    if device == 'cuda': torch.cuda.synchronize()
-    t = time.perf_counter()
-    for _ in range(reps): a @ b
-    if device == 'cuda': torch.cuda.synchronize()
-    return 2*n**3*reps/(time.perf_counter() - t)/1e9
-
 def write_pngs(x: torch.Tensor, folder: Path):
     folder.mkdir()
     for i, im in enumerate(x[:, 0].numpy()): Image.fromarray(im).save(folder/f'{i:05d}.png')
@@ -96,7 +87,7 @@ def main():
         res = {k: [] for k in runs}
         for _ in range(a.repeats):
             for k, (code, args) in runs.items(): res[k].append(timed(code, *args))
-    ceiling, gflop = matmul_ceiling(dev), flops_per_image()/1e9
+    ceiling, gflop = matmul_ceiling(torch.device(dev), torch.float32), flops_per_image()/1e9
     load1 = os.getloadavg()
     best = {k: min(v) for k, v in res.items()}
     (t0, fid0), (t1, fid1) = best['pytorch-fid CLI'], best['rae_nb']
