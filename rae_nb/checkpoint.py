@@ -14,7 +14,7 @@ from .models import ModelConfig, build_model
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'save_checkpoint', 'load_checkpoint', 'optimizer_tensors', 'optimizer_state', 'check_weights',
+__all__ = ['CHECKPOINT', 'save_checkpoint', 'load_checkpoint', 'optimizer_tensors', 'optimizer_state', 'check_parameters',
            'run_record', 'check_run_dir', 'load_run']
 
 # %% ../nbs/08c_checkpoint.ipynb #ac8e812d
@@ -53,7 +53,7 @@ def optimizer_state(tensors:dict, meta:dict) -> dict:
     return dict(state=state, param_groups=meta['param_groups'])
 
 # %% ../nbs/08c_checkpoint.ipynb #74ccfc47
-def check_weights(weights:dict, # name -> tensor, as read from a file
+def check_parameters(weights:dict, # name -> tensor, as read from a file
                   model:nn.Module, path, # the model they are for, and the file they came from
                   fix:str='restore the file this run wrote, or train again') -> None:
     "A one-line `ValueError` saying how `weights` do not fit `model` (names missing or extra, or shapes that differ), and `fix`."
@@ -102,6 +102,6 @@ def load_run(run_dir, device='cpu') -> tuple[nn.Module, ModelConfig, TrainConfig
     try: weights = load_file(str(run_dir/'model.safetensors'), device=str(device))
     except Exception as e:
         raise ValueError(f'{run_dir/"model.safetensors"} is not a readable safetensors file ({type(e).__name__}: {e}); restore it, or train the run again') from None
-    check_weights(weights, model, run_dir/'model.safetensors', f'correct {run_dir/"config.json"} (width_div {mc.width_div}, model {mc.model}) or restore the weights this run wrote')
+    check_parameters(weights, model, run_dir/'model.safetensors', f'correct {run_dir/"config.json"} (width_div {mc.width_div}, model {mc.model}) or restore the weights this run wrote')
     model.load_state_dict(weights)
     return model.to(device).eval(), mc, tc

@@ -18,7 +18,7 @@ from .core import atomic_write, to_float
 
 # %% auto #0
 __all__ = ['DENSITIES', 'DensityError', 'as_codes', 'collapsed_dims', 'Density', 'Prior', 'Gaussian', 'GMM', 'DPMixture',
-           'save_density', 'load_density', 'fit_cached', 'embed']
+           'save_density', 'load_density', 'fit_cached', 'encode_images']
 
 # %% ../nbs/10_density.ipynb #3e9670b8
 class DensityError(ValueError):
@@ -193,7 +193,7 @@ def fit_cached(folder, # where fitted densities are kept (a run directory's `den
 
 # %% ../nbs/10_density.ipynb #f64e49e8
 @torch.inference_mode()
-def embed(model:nn.Module, # an AutoEncoder (see `rae_nb.nets`)
+def encode_images(model:nn.Module, # an AutoEncoder (see `rae_nb.nets`)
           x:torch.Tensor, # uint8 images (N, C, H, W)
           batch_size:int=500, device=None) -> torch.Tensor:
     "The deterministic codes `model.encode(x)` (eval mode), as a float32 CPU tensor (N, D)."

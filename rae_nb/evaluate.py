@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from .core import atomic_write, cache_dir, to_float
 from .data import load_dataset
-from .density import DENSITIES, GMM, embed
+from .density import DENSITIES, GMM, encode_images
 from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
 from .checkpoint import load_run
@@ -51,7 +51,7 @@ def run_density(run_dir, # a finished `rae-nb train` run directory
     "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the weights are the same."
     weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
     key = dict(weights=weights, images=f'{len(train_x)} training images')
-    return fit_cached(Path(run_dir)/'densities', kind, key, lambda: embed(model, train_x), progress, **params)
+    return fit_cached(Path(run_dir)/'densities', kind, key, lambda: encode_images(model, train_x), progress, **params)
 
 
 # %% ../nbs/13_evaluate.ipynb #575f5cc1
@@ -66,10 +66,10 @@ def subset_id(idx:torch.Tensor) -> str:
     "A short hash of a subset's indices, recorded beside the metrics."
     return hashlib.sha1(idx.to(torch.int64).numpy().tobytes()).hexdigest()[:16]
 
-def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, weights_id:str, progress:bool=True) -> np.ndarray:
+def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, network_id:str, progress:bool=True) -> np.ndarray:
     "Inception features of the reference images `x`, cached on disk under a key that includes a hash of the images (another subset never reuses them)."
     content = hashlib.sha1(x.contiguous().numpy().tobytes()).hexdigest()
-    key = hashlib.sha1(f'{dataset}|{split}|{len(x)}|{weights_id}|{content}'.encode()).hexdigest()[:16]
+    key = hashlib.sha1(f'{dataset}|{split}|{len(x)}|{network_id}|{content}'.encode()).hexdigest()[:16]
     path = cache_dir()/'fid'/'features'/f'{dataset}-{split}-{len(x)}-{key}.npy'
     if path.exists(): return np.load(path, allow_pickle=False)
     f = inception_features(x, net, progress=progress)
@@ -92,25 +92,25 @@ def stand_in_features(seed:int=0, # seeds the convolution's weights
 
 # %% ../nbs/13_evaluate.ipynb #3574e5c8
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
-                   net=None, weights_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
+                   net=None, network_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
                    densities:dict|None=None, ref_seed:int=0) -> tuple[dict, dict]:
     "The metrics of Table 1 and 2 (plus KID) for `model` on `data`, all against one seeded random subset of the test split, and the image sets they were computed from."
     n = n_samples
     for split in ('valid', 'test'):
         if len(getattr(data, split)) < n: raise ValueError(f'{n} samples requested but the {split} split has only {len(getattr(data, split))} images; lower --n-samples')
-    if net is None: net, weights_id = inception(next(model.parameters()).device)
+    if net is None: net, network_id = inception(next(model.parameters()).device)
     g = torch.Generator().manual_seed(seed)
-    z_tr = embed(model, data.train.x) if z_train is None else z_train # the codes the densities are fitted to
+    z_tr = encode_images(model, data.train.x) if z_train is None else z_train # the codes the densities are fitted to
     vi = torch.randperm(len(data.valid.x), generator=g)[:n]
-    z_va = embed(model, data.valid.x[vi])
+    z_va = encode_images(model, data.valid.x[vi])
     nd = n_density(model_name, n_choice)
     dens = densities or {'n': DENSITIES[nd]().fit(z_tr), 'gmm': GMM(gmm_components, seed=seed).fit(z_tr)} # densities: fitted already (`run_density`)
     pairs = torch.randint(0, n, (2, n), generator=g)
     images = {'rec': decode_images(model, z_va), 'n': decode_images(model, dens['n'].sample(n, seed)),
               'gmm': decode_images(model, dens['gmm'].sample(n, seed + 1)), 'interp': decode_images(model, slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5))}
     ri = reference_subset(len(data.test), n, ref_seed) # every set below is compared with these test images
-    ref = reference_features(data.name, data.test.x[ri], 'test', net, weights_id, progress)
-    out = dict(n_samples=n, weights=weights_id, n_density=nd, gmm_components=gmm_components, seed=seed,
+    ref = reference_features(data.name, data.test.x[ri], 'test', net, network_id, progress)
+    out = dict(n_samples=n, weights=network_id, n_density=nd, gmm_components=gmm_components, seed=seed,
                reference=dict(split='test', seed=ref_seed, n=n, indices_sha1=subset_id(ri)))
     for k, x in images.items():
         f = inception_features(x, net, progress=progress)
@@ -122,7 +122,7 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
     return out, images
 
 def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, device=None, data_root=None, progress:bool=True, prd_clusters:int=20,
-             features:tuple|None=None # (net, weights_id) in place of `inception()`, e.g. `stand_in_features()` in tests
+             features:tuple|None=None # (net, network_id) in place of `inception()`, e.g. `stand_in_features()` in tests
             ) -> dict:
     "Evaluate a finished training run and write RUN_DIR/metrics.json (atomically); returns the metrics."
     run_dir = Path(run_dir)
@@ -133,7 +133,7 @@ def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, devic
     dens = {'n': run_density(run_dir, model, data.train.x, n_density(mc.model, n_choice), progress),
             'gmm': run_density(run_dir, model, data.train.x, 'gmm', progress, n_components=10, seed=seed)}
     net, wid = features or (None, None)
-    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, net=net, weights_id=wid, progress=progress, prd_clusters=prd_clusters, densities=dens)
+    out, _ = evaluate_model(model, mc.model, data, n_samples, n_choice, seed=seed, net=net, network_id=wid, progress=progress, prd_clusters=prd_clusters, densities=dens)
     out = dict(model=mc.model, dataset=mc.dataset, train_seed=tc.seed, **out, device=str(device), seconds=round(time.time() - t0, 1))
     with atomic_write(run_dir/'metrics.json', 'w') as f: json.dump(out, f, indent=1)
     return out
@@ -150,7 +150,7 @@ def interpolation_strips(model:nn.Module, x:torch.Tensor, rows:int=8, steps:int=
     if steps < 2: raise ValueError(f'an interpolation strip needs at least 2 steps, got {steps}')
     g = torch.Generator().manual_seed(seed)
     i = torch.randperm(len(x), generator=g)[:2*rows]
-    z = embed(model, x[i])
+    z = encode_images(model, x[i])
     za, zb = z[:rows], z[rows:2*rows]
     ts = torch.linspace(0, 1, steps)
     return decode_images(model, torch.stack([slerp(za, zb, float(t)) for t in ts], 1).flatten(0, 1))

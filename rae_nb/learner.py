@@ -20,7 +20,7 @@ from .data import load_dataset
 from .models import ModelConfig, build_model
 from .config import TrainConfig
 from .batchnorm import sync_batchnorm
-from .checkpoint import CHECKPOINT, save_checkpoint, load_checkpoint, optimizer_tensors, optimizer_state, check_weights, check_run_dir, run_record, _prefixed, _unprefixed
+from .checkpoint import CHECKPOINT, save_checkpoint, load_checkpoint, optimizer_tensors, optimizer_state, check_parameters, check_run_dir, run_record, _prefixed, _unprefixed
 
 # %% auto #0
 __all__ = ['TrainStep', 'NonFiniteLoss', 'epoch_order', 'Learner', 'TrainingInterrupted', 'train']
@@ -157,7 +157,7 @@ def load(self:Learner, path, checkpoint:tuple|None=None):
     t, meta = checkpoint or load_checkpoint(path)
     if meta['config'] != asdict(self.mc) or meta['train'] != asdict(self.tc):
         raise ValueError(f'{path} was written by a different run (config or train settings differ); start a new output directory')
-    check_weights(_unprefixed(t, 'model'), self.model, path)
+    check_parameters(_unprefixed(t, 'model'), self.model, path)
     self.model.load_state_dict(_unprefixed(t, 'model'))
     self.best = _unprefixed(t, 'best') or None
     self.opt.load_state_dict(optimizer_state(_unprefixed(t, 'optim'), meta['optim']))

@@ -12,7 +12,7 @@ from safetensors.torch import save as safetensors_bytes, load_file
 from matplotlib.figure import Figure
 from .core import atomic_write, image_grid
 from .data import load_dataset
-from .density import embed
+from .density import encode_images
 from .models import MODELS
 from .config import preset_config
 from .learner import train
@@ -44,10 +44,10 @@ def _figure_sets(model, gmm_samples, data, seed:int) -> dict:
     "The small image sets of Figs 3-6 for one model (uint8); the samples are the first 8 of the GMM FID set (no second GMM fit)."
     real, samples = data.test.x[:8], gmm_samples[:8]
     idx, _ = nearest_neighbours(samples, data.train.x, k=1)
-    return dict(real=real, rec=decode_images(model, embed(model, real)), samples=samples,
+    return dict(real=real, rec=decode_images(model, encode_images(model, real)), samples=samples,
                 interp=interpolation_strips(model, data.test.x, rows=1, steps=8, seed=seed), neighbours=data.train.x[idx[:, 0]])
 
-def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, data, net, weights_id:str, n_samples:int,
+def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, data, net, network_id:str, n_samples:int,
                   device=None, data_root=None, progress:bool=True) -> dict:
     "Train (or resume, or reuse) one Table 1 model and evaluate it; returns its results row."
     run_dir, device = Path(run_dir), device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -57,18 +57,18 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
     mpath = run_dir/'metrics.json'
     metrics = json.loads(mpath.read_text()) if mpath.exists() else None
     ref = subset_id(reference_subset(len(data.test), n_samples))
-    if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('weights') != weights_id
+    if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('weights') != network_id
         or metrics.get('reference', {}).get('indices_sha1') != ref or not (run_dir/'figures.safetensors').exists()):
         t1 = time.time()
         model, _, _ = load_run(run_dir, device)
-        z_train = embed(model, data.train.x[:tc.max_train])
-        metrics, images = evaluate_model(model, model_name, data, n_samples, seed=seed, net=net, weights_id=weights_id, z_train=z_train, progress=progress)
+        z_train = encode_images(model, data.train.x[:tc.max_train])
+        metrics, images = evaluate_model(model, model_name, data, n_samples, seed=seed, net=net, network_id=network_id, z_train=z_train, progress=progress)
         with atomic_write(run_dir/'figures.safetensors') as f: f.write(safetensors_bytes({k: v.contiguous() for k, v in _figure_sets(model, images['gmm'], data, seed).items()}))
         metrics.update(eval_seconds=round(time.time() - t1, 1), hardware=hardware(device))
         with atomic_write(mpath, 'w') as f: json.dump(metrics, f, indent=1)
     keys = [k for k in metrics if k.endswith(('_fid', '_kid', '_kid_std', '_precision', '_recall'))]
     return dict(model=TABLE1_NAMES[model_name], dataset=dataset, seed=seed, **{k: metrics[k] for k in keys},
-                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], weights=weights_id, hardware=metrics['hardware'],
+                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], weights=network_id, hardware=metrics['hardware'],
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
 
@@ -181,7 +181,7 @@ def _check_seeds(seeds) -> list[int]:
 
 def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
               device=None, data_root=None, progress:bool=True, log=print,
-              features:tuple|None=None # (net, weights_id) in place of `inception(device)`, e.g. `stand_in_features()` in tests
+              features:tuple|None=None # (net, network_id) in place of `inception(device)`, e.g. `stand_in_features()` in tests
              ) -> list[dict]:
     "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
     models = list(models or TABLE1_NAMES)
