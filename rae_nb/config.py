@@ -40,21 +40,23 @@ class TrainConfig:
 # %% ../nbs/08a_config.ipynb #881e3495
 PRESETS = {
     'smoke': dict(model=dict(width_div=16, epochs=2), train=dict(max_train=1000, max_valid=500, log_every=2)),
-    'cpu': dict(model=dict(width_div=8, epochs=3), train=dict(compile=True)), # all eight models trained and evaluated in under an hour on 2 cores (rae-nb reproduce)
+    'cpu': dict(model=dict(width_div=8, epochs=3), train=dict(compile=True)), # every Table 1 model on MNIST in about an hour on 2 cores (rae-nb reproduce; the Table 1 page lists the times)
     'paper': dict(model=dict(), train=dict(compile=True)),
 }
 
-def preset_config(model:str, # Table 1 row: vae, cv-vae, wae, rae-gp, rae-l2, rae-sn, rae, ae
+def preset_config(model:str, # a key of `rae_nb.models.MODELS`
                   dataset:str, # mnist, fashion-mnist, cifar10, celeba
                   preset:str='cpu', # smoke, cpu or paper
-                  **overrides # fields of ModelConfig or TrainConfig to set, e.g. epochs=3, seed=1; None values are ignored
+                  **overrides # fields of ModelConfig or TrainConfig, or the model's options, e.g. epochs=3, seed=1, sigma=0.5; None values are ignored
                  ) -> tuple[ModelConfig, TrainConfig]:
     "The official `paper_config` with a preset's scale applied, then `overrides`."
     if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
+    mc, p = paper_config(model, dataset), PRESETS[preset]
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    mf, tf = {f.name for f in fields(ModelConfig)}, {f.name for f in fields(TrainConfig)}
-    unknown = set(overrides) - mf - tf
-    if unknown: raise ValueError(f'unknown setting(s) {", ".join(sorted(unknown))}; ModelConfig has {", ".join(sorted(mf))} and TrainConfig {", ".join(sorted(tf))}')
-    p = PRESETS[preset]
-    mc = replace(paper_config(model, dataset), **{**p['model'], **{k: v for k, v in overrides.items() if k in mf}})
-    return mc, TrainConfig(**{**p['train'], **{k: v for k, v in overrides.items() if k in tf}})
+    mf, tf, of = {f.name for f in fields(ModelConfig)} - {'options'}, {f.name for f in fields(TrainConfig)}, set(mc.options)
+    if unknown := set(overrides) - mf - tf - of:
+        raise ValueError(f'unknown setting(s) {", ".join(sorted(unknown))}; ModelConfig has {", ".join(sorted(mf))}, TrainConfig '
+                         f'{", ".join(sorted(tf))}, and {model} the options {", ".join(sorted(of)) or "(none)"}')
+    pick = lambda names: {k: v for k, v in overrides.items() if k in names}
+    mc = replace(mc, **{**p['model'], **pick(mf)}, options={**mc.options, **pick(of)})
+    return mc, TrainConfig(**{**p['train'], **pick(tf)})
