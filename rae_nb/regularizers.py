@@ -14,7 +14,7 @@ from .rae import Regularizer
 
 # %% auto #0
 __all__ = ['WEIGHTED', 'GP_FORMS', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'rademacher_like',
-           'official_gradient_penalty', 'GradientPenalty', 'SpectralNorm']
+           'GradientPenalty', 'official_gradient_penalty', 'SpectralNorm']
 
 # %% ../nbs/05_regularizers.ipynb #a06ed7fa
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -40,6 +40,7 @@ def jacobian_norm_sq(decoder:nn.Module, # a decoder acting on each code separate
         J = vmap(jacfwd(lambda zi: decoder(zi[None])[0]))(z)
     return J.pow(2).flatten(1).sum(1)
 
+# %% ../nbs/05_regularizers.ipynb #60b8ddfc
 def vjp_norm_sq(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
                 z:torch.Tensor, # codes (N, D), part of x_hat's graph
                 v:torch.Tensor # probe, shape of x_hat
@@ -52,13 +53,7 @@ def rademacher_like(x:torch.Tensor) -> torch.Tensor:
     "Random ±1 entries shaped like `x`, from torch's global generator (the gradient penalty's probes)."
     return torch.randint_like(x, 2)*2 - 1
 
-def official_gradient_penalty(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
-                              z:torch.Tensor # codes (N, D), part of x_hat's graph
-                             ) -> torch.Tensor:
-    "The official code's penalty: (d/dz sum of D(z)^2 over the batch and pixels)^2, averaged over the batch and latent dims; differentiable."
-    g, = torch.autograd.grad(x_hat.pow(2).sum(), z, create_graph=True) # one VJP with v = 2 D(z)
-    return g.pow(2).mean()
-
+# %% ../nbs/05_regularizers.ipynb #efaf7c49
 GP_FORMS = ('official', 'hutchinson')
 
 @dataclass(frozen=True)
@@ -79,6 +74,14 @@ class GradientPenalty(Regularizer):
             if self.form == 'official': return official_gradient_penalty(x_hat, z)
             vs = [rademacher_like(x_hat) for _ in range(self.probes)]
             return sum(vjp_norm_sq(x_hat, z, v) for v in vs)/self.probes
+
+# %% ../nbs/05_regularizers.ipynb #6e59af6a
+def official_gradient_penalty(x_hat:torch.Tensor, # decoder outputs (N, ...) computed from z
+                              z:torch.Tensor # codes (N, D), part of x_hat's graph
+                             ) -> torch.Tensor:
+    "The official code's penalty: (d/dz sum of D(z)^2 over the batch and pixels)^2, averaged over the batch and latent dims; differentiable."
+    g, = torch.autograd.grad(x_hat.pow(2).sum(), z, create_graph=True) # one VJP with v = 2 D(z)
+    return g.pow(2).mean()
 
 # %% ../nbs/05_regularizers.ipynb #ad75ba9e
 @dataclass(frozen=True)
