@@ -107,7 +107,7 @@ def _rae_l2(c): from rae_nb.regularizers import L2; return _rae(c, L2())
 def _rae_sn(c): from rae_nb.regularizers import SpectralNorm; return _rae(c, SpectralNorm(decoder_only=c.options['decoder_only']), lam=0.)
 def _ae(c): from rae_nb.rae import RAELoss; return RAELoss()
 
-# %% ../nbs/08_models.ipynb #ce20a05b
+# %% ../nbs/08_models.ipynb #c1183aa2
 def _official(loss_weights, lr, epochs, batch_size=(100, 100, 100)) -> dict:
     "`Official` settings on mnist, cifar10 and celeba, from one tuple per field."
     return {d: Official(*s) for d, *s in zip(('mnist', 'cifar10', 'celeba'), loss_weights, lr, epochs, batch_size)}

@@ -89,7 +89,7 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
 
-# %% ../nbs/14_reproduce.ipynb #442be649
+# %% ../nbs/14_reproduce.ipynb #b221f69b
 def _mean_std(v:list[float], digits:int) -> str:
     if len(v) == 1: return f'{v[0]:.{digits}f}'
     return f'{np.mean(v):.{digits}f} ± {np.std(v, ddof=1):.{digits}f}'
@@ -107,7 +107,7 @@ def _protocol(rows:list[dict]) -> str:
 
 def _keys() -> dict[str, str]: return {r.name: k for k, r in MODELS.items()} # display name -> model key
 
-# %% ../nbs/14_reproduce.ipynb #4b46f0b7
+# %% ../nbs/14_reproduce.ipynb #c689cade
 def table1_md(rows:list[dict]) -> str:
     "Table 1 (FID, lower is better) as markdown: ours and the paper's per column."
     ds, keys = rows[0]['dataset'], _keys()
@@ -119,7 +119,7 @@ def table1_md(rows:list[dict]) -> str:
         lines.append(f'| {m} | ' + ' | '.join(f"{_mean_std([r[c + '_fid'] for r in rs], 2)} | {p[i] if p else '–'}" for i, c in enumerate(cols)) + ' |')
     return '\n'.join(lines) + '\n'
 
-# %% ../nbs/14_reproduce.ipynb #51cc074d
+# %% ../nbs/14_reproduce.ipynb #eb1682d8
 def table2_md(rows:list[dict]) -> str:
     "Table 2 (precision / recall, higher is better) as markdown, ours beside the paper's, with KID (×1000, lower is better) beyond the paper."
     ds, keys = rows[0]['dataset'], _keys()
@@ -133,7 +133,7 @@ def table2_md(rows:list[dict]) -> str:
         lines.append(f"| {m} | {pr('n')} | {pp(0)} | {pr('gmm')} | {pp(1)} | {kid('n')} | {kid('gmm')} |")
     return '\n'.join(lines) + '\n'
 
-# %% ../nbs/14_reproduce.ipynb #8ed6ed12
+# %% ../nbs/14_reproduce.ipynb #981c3d42
 def _means(rows:list[dict]) -> dict[str, dict[str, float]]:
     return {m: {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k.endswith(('_fid', '_precision', '_recall'))} for m, rs in _grouped(rows).items()}
 
@@ -153,7 +153,7 @@ def _claims_on(m:dict[str, dict[str, float]]) -> list[dict]:
                     detail=f'{len(m) - len(worse)}/{len(m)} models' + (f'; not for {", ".join(worse)}' if worse else '')))
     return out
 
-# %% ../nbs/14_reproduce.ipynb #7b48d4a9
+# %% ../nbs/14_reproduce.ipynb #2ffb8eff
 def claims(rows:list[dict]) -> list[dict]:
     """Each of the paper's qualitative claims on Table 1 and 2: whether it held on the means over seeds, the numbers behind
     it, and `seeds_held`, the seeds on whose rows alone it held too."""
