@@ -11,11 +11,11 @@ import torch
 from torch import nn
 from .core import atomic_write, cache_dir, to_float
 from .data import load_dataset
-from .density import DENSITIES, GMM, encode_images
+from .density import DENSITIES, GMM, Density, encode_images
 from .fid import inception, inception_features, fid_from_features
 from .metrics import prd, kid
 from .checkpoint import load_run
-from .density import Density, fit_cached
+from .density_store import fit_cached
 from .models import MODELS
 
 # %% auto #0
