@@ -7,9 +7,9 @@ two folders, then runs, each in a fresh process timed end to end (start-up, netw
 decoding, features of both folders, Fréchet distance):
 
 - pytorch-fid: `python -m pytorch_fid A B --device cpu|cuda` (its defaults: batch 50, a data
-  loader with min(cpus, 8) workers), with the offline weights handed to its `load_state_dict_from_url`
+  loader with min(cpus, 8) workers), with the offline parameters handed to its `load_state_dict_from_url`
   (it would otherwise download them; the network and the distance are its own);
-- rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid.inception` (BatchNorm folded into the
+- rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid_network.fid_network` (BatchNorm folded into the
   convolutions, channels-last, on the CPU its blocks compiled by inductor with freezing; the compile is
   part of the wall time, from inductor's on-disk cache when an earlier run left one) and
   `inception_features`, `fid_from_features`.
@@ -32,7 +32,7 @@ from train_step import matmul_ceiling # the same ceiling as the training benchma
 PYTORCH_FID = """
 import sys
 from safetensors.torch import load_file
-from rae_nb.fid import _hub_returns, offline_path
+from rae_nb.fid_network import _hub_returns, offline_path
 from pytorch_fid.fid_score import main
 sys.argv = ['pytorch-fid', *sys.argv[1:]]
 with _hub_returns(load_file(str(offline_path()))): main()
@@ -43,9 +43,10 @@ import sys
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
-from rae_nb.fid import inception, inception_features, fid_from_features
+from rae_nb.fid import inception_features, fid_from_features
+from rae_nb.fid_network import fid_network
 def read(d): return torch.from_numpy(np.stack([np.asarray(Image.open(p)) for p in sorted(Path(d).glob('*.png'))]))[:, None]
-net, _ = inception(sys.argv[3])
+net, _ = fid_network(sys.argv[3])
 f = [inception_features(read(d), net, progress=False) for d in sys.argv[1:3]]
 print('FID: ', fid_from_features(*f))
 """
@@ -53,8 +54,8 @@ print('FID: ', fid_from_features(*f))
 def flops_per_image() -> int:
     "FLOPs of one 28x28 image through the FID network (resize to 299 included), by torch's FLOP counter."
     from torch.utils.flop_counter import FlopCounterMode
-    from rae_nb.fid import inception
-    net, _ = inception('cpu', compile=False)
+    from rae_nb.fid_network import fid_network
+    net, _ = fid_network('cpu', compile=False)
     fc = FlopCounterMode(display=False)
     with torch.inference_mode(), fc: net(torch.rand(1, 3, 28, 28))
     return fc.get_total_flops()

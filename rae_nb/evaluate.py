@@ -11,16 +11,17 @@ import torch
 from torch import nn
 from .core import atomic_write, cache_dir, to_float
 from .data import load_dataset
-from .density import DENSITIES, GMM, encode_images
-from .fid import inception, inception_features, fid_from_features
+from .density import DENSITIES, GMM, Density, encode_images
+from .fid import inception_features, fid_from_features
+from .fid_network import fid_network
 from .metrics import prd, kid
 from .checkpoint import load_run
-from .density import Density, fit_cached
+from .density_store import fit_cached
 from .models import MODELS
 
 # %% auto #0
 __all__ = ['n_density', 'slerp', 'decode_images', 'run_density', 'reference_subset', 'subset_id', 'reference_features',
-           'StandInNet', 'stand_in_features', 'evaluate_model', 'evaluate', 'sample_images', 'interpolation_strips',
+           'image_sets', 'image_set_metrics', 'evaluate_model', 'evaluate', 'sample_images', 'interpolation_strips',
            'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
@@ -48,7 +49,7 @@ def run_density(run_dir, # a finished `rae-nb train` run directory
                 model:nn.Module, # its autoencoder (`load_run`)
                 train_x:torch.Tensor, # the uint8 training images whose codes the density is fitted to
                 kind:str='gmm', progress:bool=False, **params) -> Density:
-    "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the weights are the same."
+    "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the model's parameters are the same."
     weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
     key = dict(weights=weights, images=f'{len(train_x)} training images')
     return fit_cached(Path(run_dir)/'densities', kind, key, lambda: encode_images(model, train_x), progress, **params)
@@ -76,21 +77,33 @@ def reference_features(dataset:str, x:torch.Tensor, split:str, net:nn.Module, ne
     with atomic_write(path) as fh: np.save(fh, f, allow_pickle=False)
     return f
 
-# %% ../nbs/13_evaluate.ipynb #5a1d0002
-class StandInNet(nn.Module):
-    "`stand_in_features`' network: a fixed convolution, ReLU and 2x2 average pooling, returning `[features (N, 4C, 1, 1)]` as pytorch-fid's InceptionV3 does."
-    def __init__(self, conv:nn.Conv2d): super().__init__(); self.conv = conv
-    def forward(self, x): return [nn.functional.adaptive_avg_pool2d(self.conv(2*x - 1).relu(), 2).flatten(1)[..., None, None]] # inputs in [0, 1], like the Inception's
+# %% ../nbs/13_evaluate.ipynb #b121350c
+def image_sets(model:nn.Module, valid_x:torch.Tensor, # uint8 validation images
+               densities:dict, # the 'n' and 'gmm' densities, fitted to the training codes
+               n:int, seed:int=0) -> dict:
+    "Table 1's four sets of `n` uint8 images: 'rec' (reconstructions), 'n' and 'gmm' (decoded samples), 'interp' (decoded spherical midpoints)."
+    g = torch.Generator().manual_seed(seed)
+    vi = torch.randperm(len(valid_x), generator=g)[:n]
+    z_va = encode_images(model, valid_x[vi])
+    pairs = torch.randint(0, n, (2, n), generator=g)
+    return {'rec': decode_images(model, z_va), 'n': decode_images(model, densities['n'].sample(n, seed)),
+            'gmm': decode_images(model, densities['gmm'].sample(n, seed + 1)), 'interp': decode_images(model, slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5))}
 
-def stand_in_features(seed:int=0, # seeds the convolution's weights
-                      channels:int=16 # features = 4 * channels
-                     ) -> tuple[nn.Module, str]:
-    "A TEST STAND-IN for `inception()`, not an FID network: a seeded random convolution to `4*channels` features, and a weights id that says so."
-    conv = nn.Conv2d(3, channels, 4, stride=2).requires_grad_(False)
-    conv.weight.copy_(torch.randn(conv.weight.shape, generator=torch.Generator().manual_seed(seed))/48**0.5); conv.bias.zero_()
-    return StandInNet(conv).eval(), f'test stand-in (random convolution, seed {seed}, {4*channels} features), not an FID network'
+# %% ../nbs/13_evaluate.ipynb #560531ae
+def image_set_metrics(ref:np.ndarray, # features of the reference images
+                      f:np.ndarray, # features of one image set
+                      name:str, # the set: 'rec', 'n', 'gmm' or 'interp'
+                      prd_clusters:int=20) -> dict:
+    "`{name}_fid`, `{name}_kid` and `{name}_kid_std` of `f` against `ref`, and for the 'n' and 'gmm' sets Table 2's `{name}_precision` and `{name}_recall`."
+    n = len(f)
+    out = {f'{name}_fid': fid_from_features(ref, f)}
+    out[f'{name}_kid'], out[f'{name}_kid_std'] = kid(ref, f, subset_size=max(2, min(1000, n//2))) # subsets smaller than the sets, so the spread means something
+    if name in ('n', 'gmm'):
+        r = prd(ref, f, num_clusters=min(prd_clusters, n))
+        out[f'{name}_precision'], out[f'{name}_recall'] = r['f_inv_beta'], r['f_beta'] # Table 2: F_1/8 / F_8
+    return out
 
-# %% ../nbs/13_evaluate.ipynb #3574e5c8
+# %% ../nbs/13_evaluate.ipynb #5c1b7709
 def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_choice:str='auto', gmm_components:int=10, seed:int=0,
                    net=None, network_id:str|None=None, prd_clusters:int=20, progress:bool=True, z_train:torch.Tensor|None=None,
                    densities:dict|None=None, ref_seed:int=0) -> tuple[dict, dict]:
@@ -98,31 +111,22 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
     n = n_samples
     for split in ('valid', 'test'):
         if len(getattr(data, split)) < n: raise ValueError(f'{n} samples requested but the {split} split has only {len(getattr(data, split))} images; lower --n-samples')
-    if net is None: net, network_id = inception(next(model.parameters()).device)
-    g = torch.Generator().manual_seed(seed)
-    z_tr = encode_images(model, data.train.x) if z_train is None else z_train # the codes the densities are fitted to
-    vi = torch.randperm(len(data.valid.x), generator=g)[:n]
-    z_va = encode_images(model, data.valid.x[vi])
+    if net is None: net, network_id = fid_network(next(model.parameters()).device)
     nd = n_density(model_name, n_choice)
-    dens = densities or {'n': DENSITIES[nd]().fit(z_tr), 'gmm': GMM(gmm_components, seed=seed).fit(z_tr)} # densities: fitted already (`run_density`)
-    pairs = torch.randint(0, n, (2, n), generator=g)
-    images = {'rec': decode_images(model, z_va), 'n': decode_images(model, dens['n'].sample(n, seed)),
-              'gmm': decode_images(model, dens['gmm'].sample(n, seed + 1)), 'interp': decode_images(model, slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5))}
-    ri = reference_subset(len(data.test), n, ref_seed) # every set below is compared with these test images
+    if densities is None: # fitted here to the training codes (`z_train`, or the encoded training images); `evaluate` passes the run's kept ones
+        z_tr = encode_images(model, data.train.x) if z_train is None else z_train
+        densities = {'n': DENSITIES[nd]().fit(z_tr), 'gmm': GMM(gmm_components, seed=seed).fit(z_tr)}
+    images = image_sets(model, data.valid.x, densities, n, seed)
+    ri = reference_subset(len(data.test), n, ref_seed) # every set is compared with these test images
     ref = reference_features(data.name, data.test.x[ri], 'test', net, network_id, progress)
     out = dict(n_samples=n, weights=network_id, n_density=nd, gmm_components=gmm_components, seed=seed,
                reference=dict(split='test', seed=ref_seed, n=n, indices_sha1=subset_id(ri)))
-    for k, x in images.items():
-        f = inception_features(x, net, progress=progress)
-        out[f'{k}_fid'] = fid_from_features(ref, f)
-        out[f'{k}_kid'], out[f'{k}_kid_std'] = kid(ref, f, subset_size=max(2, min(1000, n//2))) # subsets smaller than the sets, so the spread means something
-        if k in ('n', 'gmm'):
-            r = prd(ref, f, num_clusters=min(prd_clusters, n))
-            out[f'{k}_precision'], out[f'{k}_recall'] = r['f_inv_beta'], r['f_beta'] # Table 2: F_1/8 / F_8
+    for k, x in images.items(): out.update(image_set_metrics(ref, inception_features(x, net, progress=progress), k, prd_clusters))
     return out, images
 
+# %% ../nbs/13_evaluate.ipynb #a6e2d44c
 def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, device=None, data_root=None, progress:bool=True, prd_clusters:int=20,
-             features:tuple|None=None # (net, network_id) in place of `inception()`, e.g. `stand_in_features()` in tests
+             features:tuple|None=None # (net, network_id) in place of `fid_network()`, e.g. `rae_nb.testing.stand_in_network()` in tests
             ) -> dict:
     "Evaluate a finished training run and write RUN_DIR/metrics.json (atomically); returns the metrics."
     run_dir = Path(run_dir)

@@ -18,7 +18,7 @@ from .config import preset_config
 from .learner import train
 from .checkpoint import load_run
 from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
-from .fid import inception
+from .fid_network import fid_network
 
 # %% auto #0
 __all__ = ['PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS', 'FIGURES', 'hardware', 'reproduce_one', 'table1_md', 'table2_md',
@@ -200,7 +200,7 @@ def _check_seeds(seeds) -> list[int]:
 
 def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
               device=None, data_root=None, progress:bool=True, log=print,
-              features:tuple|None=None # (net, network_id) in place of `inception(device)`, e.g. `stand_in_features()` in tests
+              features:tuple|None=None # (net, network_id) in place of `fid_network(device)`, e.g. `rae_nb.testing.stand_in_network()` in tests
              ) -> list[dict]:
     "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
     models = list(models or MODELS)
@@ -214,7 +214,7 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
     out = Path(out or f'runs/reproduce-{dataset}-{preset}')
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    net, wid = features or inception(device)
+    net, wid = features or fid_network(device)
     out.mkdir(parents=True, exist_ok=True)
     rows, t0 = [], time.time()
     jobs = [(s, m) for s in seeds for m in models]

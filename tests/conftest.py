@@ -36,10 +36,10 @@ def smoke_run(tmp_path_factory) -> Path:
     return out
 
 @pytest.fixture
-def stand_in_inception(monkeypatch):
-    "`rae-nb reproduce` with the test stand-in for the FID Inception (rae_nb.evaluate.stand_in_features): for tests of the plumbing, not of FID values."
+def stand_in_fid_network(monkeypatch):
+    "`rae-nb reproduce` with the test stand-in for the FID network (rae_nb.testing.stand_in_network), its network id returned: for tests of the plumbing, not of FID values."
     import rae_nb.reproduce
-    from rae_nb.evaluate import stand_in_features
-    net, wid = stand_in_features()
-    monkeypatch.setattr(rae_nb.reproduce, 'inception', lambda device='cpu': (net, wid))
-    return wid
+    from rae_nb.testing import stand_in_network
+    net, network_id = stand_in_network()
+    monkeypatch.setattr(rae_nb.reproduce, 'fid_network', lambda device='cpu': (net, network_id))
+    return network_id

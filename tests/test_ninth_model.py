@@ -29,7 +29,7 @@ def toy(monkeypatch):
     monkeypatch.setitem(MODELS, 'toy-l1', TOY)
     return 'toy-l1'
 
-def test_a_ninth_model_trains_evaluates_and_reproduces(toy, tmp_path, stand_in_inception):
+def test_a_ninth_model_trains_evaluates_and_reproduces(toy, tmp_path, stand_in_fid_network):
     from rae_nb.config import preset_config
     from rae_nb.learner import train
     from rae_nb.evaluate import evaluate

@@ -27,13 +27,13 @@ def _celeba_root(root: Path) -> Path:
 def _reproduce(*args):
     return cli('reproduce', '--preset', 'smoke', '--models', 'rae-l2', '--n-samples', '8', '--quiet', *args)
 
-def test_reproduce_on_user_supplied_cifar10_and_celeba(tmp_path, stand_in_inception):
+def test_reproduce_on_user_supplied_cifar10_and_celeba(tmp_path, stand_in_fid_network):
     for name, make, paper_rec in (('cifar10', _cifar_root, 32.24), ('celeba', _celeba_root, 43.52)):
         root, out = make(tmp_path/name), tmp_path/f'out-{name}'
         code, err, _ = _reproduce('--dataset', name, '--root', root, '--out', out)
         assert code == 0, err[-3000:]
         (row,) = json.loads((out/'results.json').read_text())
-        assert (row['model'], row['dataset'], row['preset'], row['n_samples'], row['weights']) == ('RAE-L2', name, 'smoke', 8, stand_in_inception)
+        assert (row['model'], row['dataset'], row['preset'], row['n_samples'], row['weights']) == ('RAE-L2', name, 'smoke', 8, stand_in_fid_network)
         assert all(np.isfinite(row[k]) for k in ('rec_fid', 'n_fid', 'gmm_fid', 'interp_fid'))
         assert f'| RAE-L2 | {row["rec_fid"]:.2f} | {paper_rec} |' in (out/'table1.md').read_text()
         assert (out/'fig_samples.png').exists()
@@ -61,5 +61,5 @@ def test_reproduce_without_fid_weights_stops_before_writing(tmp_path, mnist_raw,
     monkeypatch.setenv('RAE_NB_DATA', str(mnist_raw.parents[1])) # the real MNIST, but an empty cache and torch hub: no FID weights anywhere
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path/'cache')); monkeypatch.setenv('TORCH_HOME', str(tmp_path/'torch'))
     code, err, _ = _reproduce('--out', tmp_path/'out')
-    assert code == 2 and err.startswith('rae-nb reproduce: error: no FID Inception weights: run `rae-nb weights`') and err.count('\n') == 1, err
+    assert code == 2 and err.startswith('rae-nb reproduce: error: no FID network: run `rae-nb weights`') and err.count('\n') == 1, err
     assert not (tmp_path/'out').exists()
