@@ -170,6 +170,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                 'rae_nb.learner._finite': ('learner.html#_finite', 'rae_nb/learner.py'),
                                 'rae_nb.learner._rng_state': ('learner.html#_rng_state', 'rae_nb/learner.py'),
                                 'rae_nb.learner._set_rng_state': ('learner.html#_set_rng_state', 'rae_nb/learner.py'),
+                                'rae_nb.learner._train': ('learner.html#_train', 'rae_nb/learner.py'),
                                 'rae_nb.learner._weights': ('learner.html#_weights', 'rae_nb/learner.py'),
                                 'rae_nb.learner.epoch_order': ('learner.html#epoch_order', 'rae_nb/learner.py'),
                                 'rae_nb.learner.train': ('learner.html#train', 'rae_nb/learner.py')},
