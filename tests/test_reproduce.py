@@ -70,26 +70,19 @@ def test_reproduce_without_fid_weights_stops_before_writing(tmp_path, mnist_raw,
 def _timeless(rows:list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if 'seconds' not in k} for r in rows]
 
-def test_jobs_give_the_rows_of_one_at_a_time(tmp_path):
-    "Two models in two processes (one torch thread each) give exactly the rows of the same two run here one after the other with one thread; a rerun finds both finished."
+def test_jobs_give_the_rows_of_one_at_a_time(tmp_path, stand_in_inception):
+    """`rae-nb reproduce --jobs 2 --threads 2` (two processes, one torch thread each) gives exactly the rows of the same two models run
+    here one after the other with one thread, except the seconds; the feature network of this process reaches the workers; a rerun finds both finished."""
     from rae_nb.evaluate import stand_in_features
     from rae_nb.reproduce import reproduce
-    kw = dict(n_samples=12, progress=False, features=stand_in_features())
-    logs = []
-    one = reproduce('mnist', 'smoke', ['rae-l2', 'ae'], [0], tmp_path/'one', jobs=1, threads=1, log=lambda s: None, **kw)
-    two = reproduce('mnist', 'smoke', ['rae-l2', 'ae'], [0], tmp_path/'two', jobs=2, threads=2, log=logs.append, **kw)
+    one = reproduce('mnist', 'smoke', ['rae-l2', 'ae'], [0], tmp_path/'one', 8, jobs=1, threads=1, progress=False, log=lambda s: None, features=stand_in_features())
+    code, err, out = _reproduce('--models', 'rae-l2', 'ae', '--jobs', '2', '--threads', '2', '--out', tmp_path/'two')
+    assert code == 0, err[-3000:]
+    two = json.loads((tmp_path/'two'/'results.json').read_text())
     assert [r['model'] for r in two] == ['RAE-L2', 'AE'] and _timeless(one) == _timeless(two)
-    assert json.loads((tmp_path/'two'/'results.json').read_text()) == two and 'CPU (' in two[0]['hardware'] and '1 torch threads' in two[0]['hardware']
-    assert any('2 at a time' in s for s in logs) and sum(' done: ' in s for s in logs) == 2
+    assert two[0]['fid_network'] == stand_in_inception and '1 torch threads' in two[0]['hardware']
+    assert '2 at a time, each in its own process with 1 torch thread(s)' in out and out.count(' done: ') == 2
     metrics = {d: (tmp_path/'two'/d/'metrics.json').stat().st_mtime_ns for d in ('rae-l2-s0', 'ae-s0')}
-    again = reproduce('mnist', 'smoke', ['rae-l2', 'ae'], [0], tmp_path/'two', jobs=2, threads=2, log=lambda s: None, **kw)
-    assert _timeless(again) == _timeless(two) and metrics == {d: (tmp_path/'two'/d/'metrics.json').stat().st_mtime_ns for d in metrics}
-
-def test_jobs_on_the_command_line(tmp_path, stand_in_inception):
-    "`rae-nb reproduce --jobs 2`: the feature network given to this process reaches the workers; the rows are those of `--jobs 1`."
-    rows = {}
-    for j in ('1', '2'):
-        code, err, out = _reproduce('--models', 'rae-l2', 'ae', '--jobs', j, '--threads', j, '--out', tmp_path/j)
-        assert code == 0, err[-3000:]
-        rows[j] = json.loads((tmp_path/j/'results.json').read_text())
-    assert _timeless(rows['1']) == _timeless(rows['2']) and rows['2'][0]['fid_network'] == stand_in_inception
+    code, err, out = _reproduce('--models', 'rae-l2', 'ae', '--jobs', '2', '--threads', '2', '--out', tmp_path/'two')
+    assert code == 0 and metrics == {d: (tmp_path/'two'/d/'metrics.json').stat().st_mtime_ns for d in metrics}, err[-3000:]
+    assert _timeless(json.loads((tmp_path/'two'/'results.json').read_text())) == _timeless(two)
