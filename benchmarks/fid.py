@@ -19,7 +19,7 @@ rae_nb / pytorch-fid, both FIDs and their difference, and the load average befor
 machine may be shared: the ratio, both sides measured in the same run, is the figure to compare). It also
 prints the work per image (torch's FlopCounterMode on the network: 2 FLOP per multiply-add), the fp32
 matrix-product ceiling measured in the same run (4096 x 4096) and the fastest rate that ceiling allows, so
-each side's share of it shows how much room is left. Needs `rae-nb data` and `rae-nb weights`.
+each side's share of it shows how much room is left. Needs `rae-nb data` and `rae-nb fid-network`.
 """
 import argparse, os, re, subprocess, sys, tempfile, time
 from pathlib import Path

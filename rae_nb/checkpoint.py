@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from torch import nn
 from safetensors.torch import save as safetensors_bytes, load_file
-from .core import atomic_write
+from .core import LOCK_FILE, atomic_write
 from .models import ModelConfig, build_model
 from .config import TrainConfig
 
@@ -77,7 +77,7 @@ def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
     if f := next((p for p in out.parents if p.exists() and not p.is_dir()), None): raise ValueError(f'{out} lies under {f}, which is a file, not a directory; choose another --out')
-    if not out.exists() or all(f.name.endswith('.partial') for f in out.iterdir()): return 'new' # empty, or only writes killed half-way
+    if not out.exists() or all(f.name.endswith('.partial') or f.name == LOCK_FILE for f in out.iterdir()): return 'new' # empty, or only writes killed half-way and a lock
     cfg = out/'config.json'
     if not cfg.exists(): raise ValueError(f'{out} is not empty and holds no rae_nb run (no config.json); choose another --out')
     try: old = json.loads(cfg.read_text())

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #f1b72d27
 from __future__ import annotations
-import os, tempfile
+import fcntl, os, shlex, sys, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ from accelerate.utils import set_seed
 from torchvision.utils import make_grid
 
 # %% auto #0
-__all__ = ['seed_everything', 'cache_dir', 'atomic_write', 'image_grid', 'to_float']
+__all__ = ['LOCK_FILE', 'seed_everything', 'cache_dir', 'atomic_write', 'dir_lock', 'image_grid', 'to_float']
 
 # %% ../nbs/00_core.ipynb #62ecc3c5
 def seed_everything(seed:int # the seed for Python, NumPy and torch, in [0, 2**32)
@@ -52,6 +52,46 @@ def atomic_write(path, # the file to (re)write
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+# %% ../nbs/00_core.ipynb #bdc47218
+LOCK_FILE = '.rae_nb.lock' # in a directory one process writes: the holder's PID and command line, while it holds the lock
+
+def _holder(lock:Path) -> str:
+    "Who holds `lock`, from what it wrote there: 'process PID (COMMAND)'."
+    try: pid, _, cmd = ' '.join(lock.read_text().split()).partition(' ')
+    except OSError: pid = ''
+    return f'process {pid} ({cmd[:200]})' if pid else 'another process'
+
+def _same_file(fd:int, path:Path) -> bool:
+    "Whether the open file `fd` is still the file at `path` (and not one a holder removed since it was opened)."
+    try: return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError: return False
+
+# %% ../nbs/00_core.ipynb #bf88c434
+@contextmanager
+def dir_lock(path # the directory one process at a time may write (made, with its parents, if missing)
+            ):
+    "Context manager holding an exclusive OS lock on the directory `path`; a one-line `ValueError` naming the holder if another process has it."
+    path = Path(path)
+    made = [p for p in (path, *path.parents) if not p.exists()] # innermost first
+    path.mkdir(parents=True, exist_ok=True)
+    lock = path/LOCK_FILE
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ValueError(f'{path} is being written by {_holder(lock)}; wait for it to end, or stop it, then run again') from None
+        if _same_file(fd, lock): break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()} {shlex.join(sys.orig_argv)}\n'.encode())
+        yield path
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd) # releases the lock
+        for p in made:
+            if p.exists() and not any(p.iterdir()): p.rmdir()
 
 # %% ../nbs/00_core.ipynb #1874b251
 def image_grid(x:torch.Tensor, # (N, C, H, W) images, uint8 or float in [0, 1]

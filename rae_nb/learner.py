@@ -212,8 +212,8 @@ def fit(self:Learner) -> dict:
 class TrainingInterrupted(KeyboardInterrupt):
     "Ctrl-C during `train`; the message says at which step, and what the checkpoint holds."
 
-def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
-    "Train `mc` with `tc` into the run directory `out` (see above); returns the run's result record."
+def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
+    "Train `mc` with `tc` into the run directory `out` (see above), holding no lock; returns the run's result record."
     out = Path(out)
     what = check_run_dir(out, mc, tc, resume)
     if what == 'done': return json.loads((out/'result.json').read_text())
@@ -243,3 +243,12 @@ def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None
         with atomic_write(out/'result.json', 'w') as f: json.dump(result, f, indent=1)
     learn.acc.wait_for_everyone()
     return json.loads((out/'result.json').read_text())
+
+# %% ../nbs/09_learner.ipynb #fc724b01
+from contextlib import nullcontext
+from .core import dir_lock
+
+# %% ../nbs/09_learner.ipynb #769936de
+def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
+    "Train `mc` with `tc` into the run directory `out` (see above), one process at a time; returns the run's result record."
+    with dir_lock(out) if int(os.environ.get('RANK', 0)) == 0 else nullcontext(): return _train(mc, tc, out, resume, data_root, progress)

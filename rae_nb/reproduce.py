@@ -6,11 +6,15 @@
 from __future__ import annotations
 import json, os, platform, time
 from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+import multiprocessing
 import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes, load_file
 from matplotlib.figure import Figure
 from .core import atomic_write, image_grid
+from .core import dir_lock
 from .data import load_dataset
 from .density import encode_images
 from .models import MODELS
@@ -54,7 +58,7 @@ def hardware(device) -> str:
     if str(device).startswith('cuda'): return f'GPU {torch.cuda.get_device_name(torch.device(device))}'
     return f'CPU ({platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads)'
 
-# %% ../nbs/14_reproduce.ipynb #45d0503b
+# %% ../nbs/14_reproduce.ipynb #28e180a5
 FIGURE_SETS = ('real', 'rec', 'samples', 'interp', 'neighbours') # figures.safetensors: 8 test images, their reconstructions, 8 GMM samples, one 8-step strip, each sample's nearest training image
 
 def _figure_sets(model, gmm_samples, data, seed:int) -> dict:
@@ -64,6 +68,7 @@ def _figure_sets(model, gmm_samples, data, seed:int) -> dict:
     return dict(real=real, rec=decode_images(model, encode_images(model, real)), samples=samples,
                 interp=interpolation_strips(model, data.test.x, rows=1, steps=8, seed=seed), neighbours=data.train.x[idx[:, 0]])
 
+# %% ../nbs/14_reproduce.ipynb #45d0503b
 def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, data, net, network_id:str, n_samples:int,
                   device=None, data_root=None, progress:bool=True) -> dict:
     "Train (or resume, or reuse) one Table 1 model and evaluate it; returns its results row."
@@ -85,7 +90,7 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
         with atomic_write(mpath, 'w') as f: json.dump(metrics, f, indent=1)
     keys = [k for k in metrics if k.endswith(('_fid', '_kid', '_kid_std', '_precision', '_recall'))]
     return dict(model=MODELS[model_name].name, dataset=dataset, seed=seed, **{k: metrics[k] for k in keys},
-                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], weights=network_id, hardware=metrics['hardware'],
+                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], fid_network=network_id, hardware=metrics['hardware'],
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
 
@@ -191,42 +196,94 @@ def figure(run_dirs:dict[str, Path], kind:str):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/14_reproduce.ipynb #ed247130
+# %% ../nbs/14_reproduce.ipynb #f68a1186
 def _check_seeds(seeds) -> list[int]:
     seeds = list(seeds)
     if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds): raise ValueError(f'seeds must be non-negative integers, got {seeds}')
     if len(set(seeds)) != len(seeds): raise ValueError(f'seeds repeat: {seeds}')
     return seeds
 
-def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
-              device=None, data_root=None, progress:bool=True, log=print,
-              features:tuple|None=None # (net, network_id) in place of `fid_network(device)`, e.g. `rae_nb.testing.stand_in_network()` in tests
-             ) -> list[dict]:
-    "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
+def _check_args(models, seeds, preset:str, jobs:int, threads) -> tuple[list[str], list[int]]:
+    "The models and seeds, checked, or a one-line `ValueError`."
     models = list(models or MODELS)
     bad = [m for m in models if m not in MODELS]
     if bad: raise ValueError(f'unknown model(s) {", ".join(bad)}; choose from {", ".join(MODELS)}')
-    seeds = _check_seeds(seeds)
     if preset not in N_SAMPLES: raise ValueError(f'unknown preset {preset!r}; choose one of {", ".join(N_SAMPLES)}')
-    n = N_SAMPLES[preset] if n_samples is None else n_samples
-    data = load_dataset(dataset, data_root) # refuses missing data before anything is written
-    if n < 2 or n > min(len(data.valid), len(data.test)): raise ValueError(f'--n-samples must be between 2 and {min(len(data.valid), len(data.test))} for {dataset}, got {n}')
-    out = Path(out or f'runs/reproduce-{dataset}-{preset}')
-    if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
-    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    net, wid = features or fid_network(device)
-    out.mkdir(parents=True, exist_ok=True)
-    rows, t0 = [], time.time()
-    jobs = [(s, m) for s in seeds for m in models]
-    for i, (s, m) in enumerate(jobs):
-        log(f'[{i + 1}/{len(jobs)}] {MODELS[m].name} seed {s}: train ({preset} preset), then evaluate at {n} images per set ({time.time() - t0:.0f} s so far)')
-        rows.append(reproduce_one(m, dataset, preset, s, out/f'{m}-s{s}', data, net, wid, n, device, data_root, progress))
-        with atomic_write(out/'results.json', 'w') as f: json.dump(rows, f, indent=1)
+    for name, v in (('jobs', jobs), ('threads', threads)):
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1): raise ValueError(f'--{name} must be an integer of at least 1, got {v!r}')
+    return models, _check_seeds(seeds)
+
+# %% ../nbs/14_reproduce.ipynb #12fbb945
+_WORKER = {} # what a worker process holds: the data set and the feature network
+
+def _start_worker(threads:int, dataset:str, data_root, features:tuple):
+    torch.set_num_threads(threads)
+    _WORKER.update(data=load_dataset(dataset, data_root), features=features)
+
+def _in_worker(job:tuple) -> dict:
+    m, dataset, preset, s, run_dir, n, device, data_root = job
+    net, wid = _WORKER['features']
+    return reproduce_one(m, dataset, preset, s, run_dir, _WORKER['data'], net, wid, n, device, data_root, progress=False)
+
+@contextmanager
+def _threads(n:int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
+# %% ../nbs/14_reproduce.ipynb #17ee15c2
+def _run_all(todo:list[tuple], n_jobs:int, threads:int, data, features:tuple, progress:bool, log):
+    net, wid = features
+    if n_jobs == 1:
+        with _threads(threads):
+            for i, (m, dataset, preset, s, run_dir, n, device, data_root) in enumerate(todo):
+                log(f'[{i + 1}/{len(todo)}] {MODELS[m].name} seed {s}: train ({preset} preset), then evaluate at {n} images per set')
+                yield i, reproduce_one(m, dataset, preset, s, run_dir, data, net, wid, n, device, data_root, progress)
+        return
+    per = max(1, threads // n_jobs)
+    log(f'{len(todo)} model(s) × seed(s), {n_jobs} at a time, each in its own process with {per} torch thread(s)')
+    init = (per, todo[0][1], todo[0][7], features)
+    with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_start_worker, initargs=init) as pool:
+        futures = {pool.submit(_in_worker, job): i for i, job in enumerate(todo)}
+        try:
+            for f in as_completed(futures): yield futures[f], f.result()
+        except BaseException:
+            for f in futures: f.cancel()
+            raise
+
+# %% ../nbs/14_reproduce.ipynb #2a78f9f0
+def _write_tables_and_figures(out:Path, rows:list[dict], models:list[str], seeds:list[int]):
     for name, text in (('table1.md', table1_md(rows)), ('table2.md', table2_md(rows)), ('claims.md', claims_md(rows))):
         with atomic_write(out/name, 'w') as f: f.write(text)
     firsts = {MODELS[m].name: out/f'{m}-s{seeds[0]}' for m in models}
     for kind in FIGURES:
         fig = figure(firsts, kind)
         with atomic_write(out/f'fig_{kind}.png') as f: fig.savefig(f, format='png', dpi=120)
+
+# %% ../nbs/14_reproduce.ipynb #7feb929b
+def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
+              device=None, data_root=None, progress:bool=True, log=print,
+              features:tuple|None=None, # (net, network_id) in place of `fid_network(device)`, e.g. `rae_nb.testing.stand_in_network()` in tests
+              jobs:int=1, # models trained and evaluated at once, each in its own process
+              threads:int|None=None # torch threads in all, split evenly between the jobs (default: this process's count)
+             ) -> list[dict]:
+    "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
+    models, seeds = _check_args(models, seeds, preset, jobs, threads)
+    n = N_SAMPLES[preset] if n_samples is None else n_samples
+    data = load_dataset(dataset, data_root) # refuses missing data before anything is written
+    if n < 2 or n > min(len(data.valid), len(data.test)): raise ValueError(f'--n-samples must be between 2 and {min(len(data.valid), len(data.test))} for {dataset}, got {n}')
+    out = Path(out or f'runs/reproduce-{dataset}-{preset}')
+    if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    features = features or fid_network(device)
+    todo = [(m, dataset, preset, s, out/f'{m}-s{s}', n, device, data_root) for s in seeds for m in models]
+    rows, t0 = [None]*len(todo), time.time()
+    with dir_lock(out):
+        for i, row in _run_all(todo, jobs, threads or torch.get_num_threads(), data, features, progress, log):
+            rows[i] = row
+            log(f"{row['model']} seed {row['seed']} done: {sum(r is not None for r in rows)}/{len(todo)} ({time.time() - t0:.0f} s so far)")
+            with atomic_write(out/'results.json', 'w') as f: json.dump([r for r in rows if r is not None], f, indent=1)
+        _write_tables_and_figures(out, rows, models, seeds)
     log(f'done in {time.time() - t0:.0f} s: {out}/results.json, table1.md, table2.md, claims.md, fig_*.png')
     return rows

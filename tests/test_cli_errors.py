@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from rae_nb.checkpoint import CHECKPOINT, load_checkpoint
+from rae_nb.core import LOCK_FILE
 from conftest import BIN, SMOKE_TRAIN as TRAIN, cli
 
 ENV = dict(os.environ, OMP_NUM_THREADS='2', MKL_NUM_THREADS='2')
@@ -155,6 +156,43 @@ def test_ctrl_c_during_train_says_where_and_how_to_go_on(tmp_path):
     result = json.loads((out/'result.json').read_text())
     assert result['steps'] == 30 and result['seconds'] > result['session_seconds'] > 0 # seconds add up over sessions
     assert abs(result['seconds'] - result['session_seconds'] - meta['seconds']) < 1e-3
+
+_HOLD = """import sys, time
+from rae_nb.core import dir_lock
+with dir_lock(sys.argv[1]):
+    print('held', flush=True); time.sleep(600)"""
+
+@pytest.fixture
+def holder():
+    "`holder(path)` starts a process that holds `dir_lock(path)` until it is killed (at the latest when the test ends)."
+    procs = []
+    def hold(path) -> subprocess.Popen:
+        p = subprocess.Popen([sys.executable, '-c', _HOLD, str(path)], stdout=subprocess.PIPE, text=True, env=ENV)
+        procs.append(p)
+        assert p.stdout.readline().strip() == 'held'
+        return p
+    yield hold
+    for p in procs: p.kill(); p.wait()
+
+def test_one_writer_per_run_directory(copy, holder):
+    "A `rae-nb train` into a run directory another process is writing stops at once, naming it, and changes nothing; once that process is killed (its lock file left behind), the run goes on."
+    (copy/'result.json').unlink(); (copy/'model.safetensors').unlink() # a run that stopped after its last checkpoint
+    p = holder(copy)
+    before = snapshot(copy)
+    code, err, _ = cli(*TRAIN, '--out', copy, '--resume')
+    assert_one_line(code, err, f'rae-nb train: error: {copy} is being written by process {p.pid} (')
+    assert 'rae_nb.core import dir_lock' in err and snapshot(copy) == before
+    p.kill(); p.wait()
+    assert (copy/LOCK_FILE).exists() # the kernel released the lock; the file stays until the next holder removes it
+    code, err, _ = cli(*TRAIN, '--out', copy, '--resume')
+    assert code == 0 and (copy/'result.json').exists() and not (copy/LOCK_FILE).exists(), err
+
+def test_one_reproduce_per_output_folder(tmp_path, holder, stand_in_fid_network):
+    out = tmp_path/'out'
+    p = holder(out)
+    code, err, _ = cli('reproduce', '--preset', 'smoke', '--models', 'rae-l2', '--n-samples', '8', '--quiet', '--out', out)
+    assert_one_line(code, err, f'rae-nb reproduce: error: {out} is being written by process {p.pid} (')
+    assert [f.name for f in out.iterdir()] == [LOCK_FILE]
 
 def test_evaluate_prints_kid_next_to_fid(run, monkeypatch):
     import rae_nb.evaluate
