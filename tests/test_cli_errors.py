@@ -197,7 +197,7 @@ def test_one_reproduce_per_output_folder(tmp_path, holder, stand_in_fid_network)
 def test_evaluate_prints_kid_next_to_fid(run, monkeypatch):
     import rae_nb.evaluate
     sets = ('rec', 'n', 'gmm', 'interp')
-    m = dict(model='rae-l2', dataset='mnist', n_samples=10, weights='w', n_density='gaussian', seconds=1.,
+    m = dict(model='rae-l2', dataset='mnist', n_samples=10, fid_network='w', n_density='gaussian', seconds=1.,
              **{f'{k}_fid': 10. + i for i, k in enumerate(sets)}, **{f'{k}_kid': 0.01*(i + 1) for i, k in enumerate(sets)},
              n_precision=.5, n_recall=.6, gmm_precision=.7, gmm_recall=.8)
     monkeypatch.setattr(rae_nb.evaluate, 'evaluate', lambda *a, **kw: m) # the metrics themselves are tested in 13_evaluate
