@@ -37,6 +37,7 @@ def load_checkpoint(path) -> tuple[dict, dict]:
     if meta is None: raise ValueError(f'{path} is a safetensors file but not an rae_nb checkpoint (no rae_nb metadata)')
     return tensors, meta
 
+# %% ../nbs/08c_checkpoint.ipynb #5d76a3b3
 def _prefixed(d:dict, prefix:str) -> dict: return {f'{prefix}.{k}': v for k, v in d.items()}
 def _unprefixed(d:dict, prefix:str) -> dict: return {k[len(prefix) + 1:]: v for k, v in d.items() if k.startswith(prefix + '.')}
 
@@ -88,6 +89,7 @@ def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str
     if not resume: raise ValueError(f'{out} already holds this run; pass --resume to continue it, or choose another --out')
     return 'done' if (out/'result.json').exists() else 'resume'
 
+# %% ../nbs/08c_checkpoint.ipynb #23d1e958
 def load_run(run_dir, device='cpu') -> tuple[nn.Module, ModelConfig, TrainConfig]:
     "The trained autoencoder (best validation weights, eval mode) of a finished run directory, with its configs."
     run_dir = Path(run_dir)
