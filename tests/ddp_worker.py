@@ -33,7 +33,7 @@ def main(out):
         regularizers.rademacher_like = lambda x_hat: probes[rank*B//world:(rank + 1)*B//world]
         init = {f'init.{k}': v.clone() for k, v in learn.model.state_dict().items()}
         learn.net.train()
-        loss = learn.loss(x)['loss']
+        loss = learn.forward(x)['loss']
         learn.acc.backward(loss)
         grads = {f'grad.{n}': p.grad for n, p in learn.model.named_parameters()}
         buffers = {f'buffer.{k}': v for k, v in learn.model.state_dict().items() if 'running' in k}
