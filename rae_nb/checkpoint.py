@@ -15,7 +15,7 @@ from .config import TrainConfig
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'save_checkpoint', 'load_checkpoint', 'optimizer_tensors', 'optimizer_state', 'check_parameters',
-           'run_record', 'check_run_dir', 'load_run']
+           'run_record', 'saved_configs', 'same_run', 'check_run_dir', 'load_run']
 
 # %% ../nbs/08c_checkpoint.ipynb #ac8e812d
 CHECKPOINT = 'checkpoint.safetensors'
@@ -37,6 +37,7 @@ def load_checkpoint(path) -> tuple[dict, dict]:
     if meta is None: raise ValueError(f'{path} is a safetensors file but not an rae_nb checkpoint (no rae_nb metadata)')
     return tensors, meta
 
+# %% ../nbs/08c_checkpoint.ipynb #5d76a3b3
 def _prefixed(d:dict, prefix:str) -> dict: return {f'{prefix}.{k}': v for k, v in d.items()}
 def _unprefixed(d:dict, prefix:str) -> dict: return {k[len(prefix) + 1:]: v for k, v in d.items() if k.startswith(prefix + '.')}
 
@@ -53,25 +54,34 @@ def optimizer_state(tensors:dict, meta:dict) -> dict:
     return dict(state=state, param_groups=meta['param_groups'])
 
 # %% ../nbs/08c_checkpoint.ipynb #74ccfc47
-def check_parameters(weights:dict, # name -> tensor, as read from a file
+def check_parameters(tensors:dict, # name -> tensor, as read from a file
                   model:nn.Module, path, # the model they are for, and the file they came from
                   fix:str='restore the file this run wrote, or train again') -> None:
-    "A one-line `ValueError` saying how `weights` do not fit `model` (names missing or extra, or shapes that differ), and `fix`."
+    "A one-line `ValueError` saying how the parameter `tensors` do not fit `model` (names missing or extra, or shapes that differ), and `fix`."
     want = model.state_dict()
-    missing, extra = [k for k in want if k not in weights], [k for k in weights if k not in want]
+    missing, extra = [k for k in want if k not in tensors], [k for k in tensors if k not in want]
     if missing or extra:
-        raise ValueError(f'{path} does not hold the weights of this {type(model).__name__} ({len(missing)} tensors missing'
+        raise ValueError(f'{path} does not hold the parameters of this {type(model).__name__} ({len(missing)} tensors missing'
                          f'{", e.g. " + missing[0] if missing else ""}; {len(extra)} unexpected{", e.g. " + extra[0] if extra else ""}); {fix}')
-    if bad := [k for k in want if tuple(weights[k].shape) != tuple(want[k].shape)]:
-        raise ValueError(f'{path} holds weights of other sizes than the config builds ({len(bad)} tensors, e.g. {bad[0]}: '
-                         f'{tuple(weights[bad[0]].shape)} in the file, {tuple(want[bad[0]].shape)} from the config); {fix}')
-
+    if bad := [k for k in want if tuple(tensors[k].shape) != tuple(want[k].shape)]:
+        raise ValueError(f'{path} holds parameters of other sizes than the config builds ({len(bad)} tensors, e.g. {bad[0]}: '
+                         f'{tuple(tensors[bad[0]].shape)} in the file, {tuple(want[bad[0]].shape)} from the config); {fix}')
 
 # %% ../nbs/08c_checkpoint.ipynb #f3c2c85f
 def run_record(mc:ModelConfig, tc:TrainConfig) -> dict:
     "What a run directory's config.json holds: both configs, as JSON-able dicts."
     return dict(config=asdict(mc), train=asdict(tc))
 
+def saved_configs(record:dict) -> tuple[ModelConfig, TrainConfig]:
+    "The configs a saved record (config.json, or a checkpoint's metadata) describes; fields and options it lacks take today's defaults."
+    return ModelConfig(**record['config']), TrainConfig(**record['train'])
+
+def same_run(record:dict, mc:ModelConfig, tc:TrainConfig) -> bool:
+    "Whether a saved record describes the run (`mc`, `tc`), once read back with today's defaults."
+    try: return saved_configs(record) == (mc, tc)
+    except (KeyError, TypeError, ValueError): return False
+
+# %% ../nbs/08c_checkpoint.ipynb #3a90e85f
 def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str:
     "Decide what `train` does with `out`: 'new', 'resume' or 'done'; raise ValueError (nothing touched) if it holds something else."
     out = Path(out)
@@ -82,26 +92,27 @@ def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str
     if not cfg.exists(): raise ValueError(f'{out} is not empty and holds no rae_nb run (no config.json); choose another --out')
     try: old = json.loads(cfg.read_text())
     except json.JSONDecodeError as e: raise ValueError(f'{cfg} is not valid JSON ({e}); choose another --out') from None
-    if old != json.loads(json.dumps(run_record(mc, tc))):
+    if not same_run(old, mc, tc):
         diff = [f'{s}.{k}: {old.get(s, {}).get(k)!r} there, {v!r} now' for s, d in run_record(mc, tc).items() for k, v in d.items() if old.get(s, {}).get(k) != v]
         raise ValueError(f'{out} holds a different run ({"; ".join(diff[:4])}); choose another --out')
     if not resume: raise ValueError(f'{out} already holds this run; pass --resume to continue it, or choose another --out')
     return 'done' if (out/'result.json').exists() else 'resume'
 
+# %% ../nbs/08c_checkpoint.ipynb #23d1e958
 def load_run(run_dir, device='cpu') -> tuple[nn.Module, ModelConfig, TrainConfig]:
-    "The trained autoencoder (best validation weights, eval mode) of a finished run directory, with its configs."
+    "The trained autoencoder (best validation parameters, eval mode) of a finished run directory, with its configs."
     run_dir = Path(run_dir)
     for f in ('config.json', 'model.safetensors'):
         if not (run_dir/f).exists(): raise ValueError(f'{run_dir} has no {f}: not a finished rae_nb training run (train it, or finish it, with `rae-nb train`)')
     try:
         rec = json.loads((run_dir/'config.json').read_text())
-        mc, tc = ModelConfig(**rec['config']), TrainConfig(**rec['train'])
+        mc, tc = saved_configs(rec)
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f'{run_dir/"config.json"} is not a valid rae_nb run config ({type(e).__name__}: {e}); restore the file `rae-nb train` wrote') from None
     model, _ = build_model(mc)
-    try: weights = load_file(str(run_dir/'model.safetensors'), device=str(device))
+    try: tensors = load_file(str(run_dir/'model.safetensors'), device=str(device))
     except Exception as e:
         raise ValueError(f'{run_dir/"model.safetensors"} is not a readable safetensors file ({type(e).__name__}: {e}); restore it, or train the run again') from None
-    check_parameters(weights, model, run_dir/'model.safetensors', f'correct {run_dir/"config.json"} (width_div {mc.width_div}, model {mc.model}) or restore the weights this run wrote')
-    model.load_state_dict(weights)
+    check_parameters(tensors, model, run_dir/'model.safetensors', f'correct {run_dir/"config.json"} (width_div {mc.width_div}, model {mc.model}) or restore the parameters this run wrote')
+    model.load_state_dict(tensors)
     return model.to(device).eval(), mc, tc

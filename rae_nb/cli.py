@@ -88,7 +88,7 @@ def train_command(args:argparse.Namespace) -> dict:
         raise Interrupted(f'{e or "interrupted before the first step"}; go on with:  {resume_command(getattr(args, "argv", sys.argv[1:]), out)}') from None
     if main_process: print(f"done: best validation loss {result['best_valid_loss']:.5g} at epoch {result['best_epoch']}, "
                            f"{result['steps']} steps, {result.get('session_seconds', result['seconds']):.0f} s this session "
-                           f"({result['seconds']:.0f} s in all); weights in {out/result['weights']}")
+                           f"({result['seconds']:.0f} s in all); parameters in {out/result['parameters']}")
     return result
 
 # %% ../nbs/90_cli.ipynb #76dc7cce

@@ -16,7 +16,8 @@ from rae_nb.data import load_dataset
 from rae_nb.config import preset_config
 from rae_nb.learner import Learner, train
 
-MODELS = dict(rae_gp=dict(model='rae-gp', lam=1e-2), rae_sn=dict(model='rae-sn'), rae_l2=dict(model='rae-l2', lam=1e-3))
+W = 64 # the smallest nets: what is checked does not depend on the width
+MODELS = dict(rae_gp=dict(model='rae-gp', lam=1e-2, width_div=W), rae_sn=dict(model='rae-sn', width_div=W), rae_l2=dict(model='rae-l2', lam=1e-3, width_div=W))
 B = 8 # global batch
 
 def main(out):
@@ -33,7 +34,7 @@ def main(out):
         regularizers.rademacher_like = lambda x_hat: probes[rank*B//world:(rank + 1)*B//world]
         init = {f'init.{k}': v.clone() for k, v in learn.model.state_dict().items()}
         learn.net.train()
-        loss = learn.loss(x)['loss']
+        loss = learn.forward(x)['loss']
         learn.acc.backward(loss)
         grads = {f'grad.{n}': p.grad for n, p in learn.model.named_parameters()}
         buffers = {f'buffer.{k}': v for k, v in learn.model.state_dict().items() if 'running' in k}
@@ -42,7 +43,7 @@ def main(out):
         if rank == 0: save_file({**init, **grads, **buffers, 'loss': torch.stack(losses)}, str(out/f'{name}.safetensors'))
     torch.set_default_dtype(torch.float32)
     regularizers.rademacher_like = rademacher_like
-    mc, tc = preset_config('rae-gp', 'mnist', 'smoke', epochs=1, max_train=200, max_valid=100)
+    mc, tc = preset_config('rae-gp', 'mnist', 'smoke', width_div=W, epochs=1, max_train=200, max_valid=100)
     train(mc, tc, out/'run', progress=False)
 
 if __name__ == '__main__': main(sys.argv[1])

@@ -87,16 +87,16 @@ def test_model_file_replaced(copy, tmp_path, other, command):
     before = snapshot(copy)
     code, err, _ = cli(command, copy, *(['--out', tmp_path/'s.png'] if command == 'sample' else []))
     assert_one_line(code, err, str(w))
-    assert ('does not hold the weights of this AutoEncoder' if other == 'checkpoint' else 'is not a readable safetensors file') in err
+    assert ('does not hold the parameters of this AutoEncoder' if other == 'checkpoint' else 'is not a readable safetensors file') in err
     assert snapshot(copy) == before and not (tmp_path/'s.png').exists()
 
 @pytest.mark.parametrize('command', ['evaluate', 'sample'])
-def test_config_width_differs_from_the_weights(copy, tmp_path, command):
+def test_config_width_differs_from_the_parameters(copy, tmp_path, command):
     rec = json.loads((copy/'config.json').read_text()); rec['config']['width_div'] = 8
     (copy/'config.json').write_text(json.dumps(rec))
     before = snapshot(copy)
     code, err, _ = cli(command, copy, *(['--out', tmp_path/'s.png'] if command == 'sample' else []))
-    assert_one_line(code, err, 'holds weights of other sizes than the config builds')
+    assert_one_line(code, err, 'holds parameters of other sizes than the config builds')
     assert f'correct {copy/"config.json"} (width_div 8' in err
     assert snapshot(copy) == before
 
