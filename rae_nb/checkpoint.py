@@ -81,7 +81,7 @@ def same_run(record:dict, mc:ModelConfig, tc:TrainConfig) -> bool:
     try: return saved_configs(record) == (mc, tc)
     except (KeyError, TypeError, ValueError): return False
 
-# %% ../nbs/08c_checkpoint.ipynb #3a90e85f
+# %% ../nbs/08c_checkpoint.ipynb #7dee0870
 def check_run_dir(out, mc:ModelConfig, tc:TrainConfig, resume:bool=False) -> str:
     "Decide what `train` does with `out`: 'new', 'resume' or 'done'; raise ValueError (nothing touched) if it holds something else."
     out = Path(out)
