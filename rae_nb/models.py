@@ -73,7 +73,7 @@ class Official:
     epochs:int
     batch_size:int=100
 
-# %% ../nbs/08_models.ipynb #ff1b3ee2
+# %% ../nbs/08_models.ipynb #fec09295
 @dataclass(frozen=True)
 class ModelRecord:
     "One model: its objective, the objective's own options, and the official settings per paper data set."
