@@ -1,5 +1,5 @@
 "The built docs site (tools/docs.py site) in headless Chromium: titles, sidebar, every link and anchor, rendered maths, the figures."
-import base64, configparser, functools, http.server, io, json, re, shutil, tempfile, threading
+import base64, concurrent.futures, configparser, functools, http.server, io, json, re, shutil, tempfile, threading
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urldefrag, urlparse
 from urllib.request import urlopen
@@ -70,7 +70,10 @@ def server():
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     httpd.handle_error = lambda *a: None   # Chromium drops connections it no longer needs
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f'http://127.0.0.1:{httpd.server_address[1]}/'
+    url = f'http://127.0.0.1:{httpd.server_address[1]}/'
+    if CHROMIUM: # every page is rendered once, three Chromiums at a time (most of a render is the browser starting): the tests read the cache
+        with concurrent.futures.ThreadPoolExecutor(3) as ex: list(ex.map(lambda p: rendered(url + p), ALL_PAGES))
+    yield url
     httpd.shutdown()
 
 def chromium_dom(url, width=1280) -> str:
