@@ -10,9 +10,12 @@ decoding, features of both folders, Fréchet distance):
   loader with min(cpus, 8) workers), with the offline parameters handed to its `load_state_dict_from_url`
   (it would otherwise download them; the network and the distance are its own);
 - rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid_network.fid_network` (BatchNorm folded into the
-  convolutions, channels-last, on the CPU its blocks compiled by inductor with freezing; the compile is
-  part of the wall time, from inductor's on-disk cache when an earlier run left one) and
-  `inception_features`, `fid_from_features`.
+  convolutions, channels-last) and `inception_features`, `fid_from_features`, three ways: `default` (on the CPU,
+  sets of COMPILE_MIN_IMAGES or more run compiled by inductor with freezing), `eager` and `compiled` (every set);
+  a compile is part of the wall time, from inductor's on-disk cache when an earlier run left one.
+
+Then, on the CPU, one more process measures the steady-state rates of the eager and the compiled network and the
+compile's own cost, and prints the set size above which compiling pays on this machine.
 
 Prints a markdown table: images per second (2N images over the process's wall time), the ratio
 rae_nb / pytorch-fid, both FIDs and their difference, and the load average before and after (the
@@ -46,9 +49,25 @@ from PIL import Image
 from rae_nb.fid import inception_features, fid_from_features
 from rae_nb.fid_network import fid_network
 def read(d): return torch.from_numpy(np.stack([np.asarray(Image.open(p)) for p in sorted(Path(d).glob('*.png'))]))[:, None]
-net, _ = fid_network(sys.argv[3])
+net, _ = fid_network(sys.argv[3], compile={'default': None, 'eager': False, 'compiled': True}[sys.argv[4]])
 f = [inception_features(read(d), net, progress=False) for d in sys.argv[1:3]]
 print('FID: ', fid_from_features(*f))
+"""
+
+BREAK_EVEN = """
+import sys, time, torch
+from rae_nb.data import load_dataset
+from rae_nb.fid import inception_features
+from rae_nb.fid_network import fid_network
+x = load_dataset(sys.argv[1]).test.x[:int(sys.argv[2])]
+def rate(net):
+    inception_features(x[:50], net, progress=False) # the first batch: a compile, if any, happens here
+    t = time.perf_counter(); inception_features(x, net, progress=False); return (time.perf_counter() - t)/len(x)
+eager = rate(fid_network('cpu', compile=False)[0])
+net = fid_network('cpu', compile=True)[0]
+t = time.perf_counter(); inception_features(x[:50], net, progress=False); first = time.perf_counter() - t
+compiled = rate(net)
+print(f'BREAK: {eager} {compiled} {first - 50*compiled}')
 """
 
 def flops_per_image() -> int:
@@ -84,20 +103,28 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         A, B = Path(tmp)/'test', Path(tmp)/'train'
         write_pngs(d.test.x[:a.n], A); write_pngs(d.train.x[:a.n], B)
-        runs = {'pytorch-fid CLI': (PYTORCH_FID, [str(A), str(B), '--device', dev]), 'rae_nb': (RAE_NB, [str(A), str(B), dev])}
+        runs = {'pytorch-fid CLI': (PYTORCH_FID, [str(A), str(B), '--device', dev]), **{f'rae_nb {m}': (RAE_NB, [str(A), str(B), dev, m]) for m in ('default', 'eager', 'compiled')}}
         res = {k: [] for k in runs}
         for _ in range(a.repeats):
             for k, (code, args) in runs.items(): res[k].append(timed(code, *args))
     ceiling, gflop = matmul_ceiling(torch.device(dev), torch.float32), flops_per_image()/1e9
     load1 = os.getloadavg()
     best = {k: min(v) for k, v in res.items()}
-    (t0, fid0), (t1, fid1) = best['pytorch-fid CLI'], best['rae_nb']
+    (t0, fid0), (t1, fid1) = best['pytorch-fid CLI'], best['rae_nb default']
     print(f'{a.dataset}: {a.n} test vs {a.n} training images as PNG; device {dev}, {os.cpu_count()} CPUs, '
           f'torch threads {torch.get_num_threads()}; wall time of a fresh process, best of {a.repeats}; '
           f'load average (1, 5, 15 min) {" ".join(f"{l:.2f}" for l in load0)} before, {" ".join(f"{l:.2f}" for l in load1)} after')
     print(f'{gflop:.2f} GFLOP per image; fp32 matrix-product ceiling {ceiling:.0f} GFLOP/s, i.e. at most {ceiling/gflop:.1f} images/s')
     print('| | seconds | images / s | GFLOP/s | % of ceiling | FID |\n|---|---|---|---|---|---|')
     for k, (t, fid) in best.items(): print(f'| {k} | {t:.1f} | {2*a.n/t:.1f} | {2*a.n/t*gflop:.0f} | {100*2*a.n/t*gflop/ceiling:.0f}% | {fid:.6f} |')
-    print(f'\nthroughput ratio rae_nb / pytorch-fid: {t0/t1:.2f} (target ≥ 3.0); |ΔFID| = {abs(fid1 - fid0):.2e} (target ≤ 1e-3)')
+    print(f'\nthroughput ratio rae_nb (default) / pytorch-fid: {t0/t1:.2f}; |ΔFID| = {abs(fid1 - fid0):.2e}')
+    if dev == 'cpu':
+        r = subprocess.run([sys.executable, '-c', BREAK_EVEN, a.dataset, str(max(a.n, 200))], capture_output=True, text=True)
+        if r.returncode: sys.exit(f'break-even process failed:\n{r.stderr[-3000:]}')
+        eager, compiled, compile_s = map(float, re.search(r'BREAK:\s+(\S+) (\S+) (\S+)', r.stdout).groups())
+        gain = eager - compiled
+        even = f'{compile_s/gain:.0f} images' if gain > 0 else 'never (compiled is not faster per image)'
+        print(f'steady state, one process: eager {1/eager:.1f} images/s, compiled {1/compiled:.1f} images/s; the compile costs {compile_s:.1f} s; '
+              f'compiling pays for sets of more than {even} (rae_nb compiles sets of COMPILE_MIN_IMAGES or more)')
 
 if __name__ == '__main__': main()
