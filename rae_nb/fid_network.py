@@ -116,7 +116,7 @@ class CompiledOrEager(nn.Module):
                 self.compiled = None
         return self.module(x)
 
-# %% ../nbs/11a_fid_network.ipynb #b370314c
+# %% ../nbs/11a_fid_network.ipynb #b139f303
 COMPILE_MIN_IMAGES = 200 # smaller sets run eagerly without asking: they could not pay back a compile on any CPU measured
 
 def measure_compile(batches:int=2, batch_size:int=50, device='cpu') -> dict:
@@ -133,7 +133,7 @@ def measure_compile(batches:int=2, batch_size:int=50, device='cpu') -> dict:
     c = per_image(compiled)
     return dict(eager=e, compiled=c, compile=max(first - batch_size*c, 0.))
 
-# %% ../nbs/11a_fid_network.ipynb #d5a2d525
+# %% ../nbs/11a_fid_network.ipynb #488a0b7a
 def _machine(device) -> str:
     "This processor, torch version, thread count and device: what a compile measurement holds for."
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), None) \
