@@ -206,12 +206,12 @@ def add_reproduce_parser(sub):
     r.add_argument('--dataset', default='mnist', choices=DATASET_NAMES, help='the data set (default: mnist)')
     r.add_argument('--preset', default='cpu', choices=list(REPRODUCE_SAMPLES),
                    help=f"smoke: the pipeline in minutes ({REPRODUCE_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {REPRODUCE_SAMPLES['cpu']} images per set, "
-                        f"about an hour on 2 cores; paper: Appendix A, {REPRODUCE_SAMPLES['paper']} images per set (a GPU). Default: cpu")
+                        f"half an hour to an hour on 2 cores; paper: Appendix A, {REPRODUCE_SAMPLES['paper']} images per set (a GPU). Default: cpu")
     r.add_argument('--models', nargs='+', default=None, choices=list(MODELS), help='models (default: all of Table 1)')
     r.add_argument('--seeds', nargs='+', type=int, default=[0], help='training seeds; several give mean ± std (default: 0)')
     r.add_argument('--n-samples', type=at_least(2), default=None, help="override the preset's images per FID set")
     r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET)')
-    r.add_argument('--jobs', type=at_least(1), default=1, help='models trained and evaluated at once, each in its own process (default: 1)')
+    r.add_argument('--jobs', type=at_least(1), default=1, help='models trained and evaluated at once, each in its own process (default: 1; on 2 cores one process with both threads is as fast or faster)')
     r.add_argument('--threads', type=at_least(1), default=None, help="torch threads in all, split evenly between the jobs (default: torch's count)")
     r.add_argument('--root', default=None, help='data root')
     r.add_argument('--quiet', action='store_true', help='no progress bars')

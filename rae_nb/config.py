@@ -40,7 +40,7 @@ class TrainConfig:
 # %% ../nbs/08a_config.ipynb #881e3495
 PRESETS = {
     'smoke': dict(model=dict(width_div=16, epochs=2), train=dict(max_train=1000, max_valid=500, log_every=2)),
-    'cpu': dict(model=dict(width_div=8, epochs=3), train=dict(compile=True)), # every Table 1 model on MNIST in about an hour on 2 cores (rae-nb reproduce; the Table 1 page lists the times)
+    'cpu': dict(model=dict(width_div=8, epochs=3), train=dict(compile=True)), # every Table 1 model on MNIST in half an hour to an hour on 2 cores (rae-nb reproduce; the Table 1 page lists the times)
     'paper': dict(model=dict(), train=dict(compile=True)),
 }
 
