@@ -11,7 +11,7 @@ decoding, features of both folders, Fréchet distance):
   (it would otherwise download them; the network and the distance are its own);
 - rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid_network.fid_network` (BatchNorm folded into the
   convolutions, channels-last) and `inception_features`, `fid_from_features`, three ways: `default` (on the CPU,
-  sets of COMPILE_MIN_IMAGES or more run compiled by inductor with freezing), `eager` and `compiled` (every set);
+  a set runs compiled by inductor with freezing only above the break-even measured once for this machine), `eager` and `compiled` (every set);
   a compile is part of the wall time, from inductor's on-disk cache when an earlier run left one.
 
 Then, on the CPU, one more process measures the steady-state rates of the eager and the compiled network and the
@@ -125,6 +125,6 @@ def main():
         gain = eager - compiled
         even = f'{compile_s/gain:.0f} images' if gain > 0 else 'never (compiled is not faster per image)'
         print(f'steady state, one process: eager {1/eager:.1f} images/s, compiled {1/compiled:.1f} images/s; the compile costs {compile_s:.1f} s; '
-              f'compiling pays for sets of more than {even} (rae_nb compiles sets of COMPILE_MIN_IMAGES or more)')
+              f'compiling pays for sets of more than {even} (rae_nb measures this once per machine, `compile_break_even`, and compiles only the sets above it)')
 
 if __name__ == '__main__': main()
