@@ -71,8 +71,9 @@ def server():
     httpd.handle_error = lambda *a: None   # Chromium drops connections it no longer needs
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f'http://127.0.0.1:{httpd.server_address[1]}/'
-    if CHROMIUM: # every page is rendered once, three Chromiums at a time (most of a render is the browser starting): the tests read the cache
-        with concurrent.futures.ThreadPoolExecutor(3) as ex: list(ex.map(lambda p: rendered(url + p), ALL_PAGES))
+    if CHROMIUM: # every page is rendered once, and the wide-code pages once per width with the probe, three Chromiums at a time
+        jobs = [lambda p=p: rendered(url + p) for p in ALL_PAGES] + [lambda p=p, w=w: probed(url + p, w) for p in SCROLL_PAGES for w in WIDTHS]
+        with concurrent.futures.ThreadPoolExecutor(3) as ex: list(ex.map(lambda job: job(), jobs)) # most of a render is the browser starting
     yield url
     httpd.shutdown()
 
@@ -156,12 +157,18 @@ def test_equations_render_offline(server, page):
         i = dom.text.find(raw)
         assert i < 0, f'{page}: raw TeX {raw!r} in the visible text: ...{dom.text[max(0, i - 80):i + 80]}...'
 
-@pytest.mark.parametrize('page', ['regularizers.html', 'learner.html', 'models.html', 'cli.html', 'experiments/table1.html'])
-@pytest.mark.parametrize('width', [1280, 400])
+SCROLL_PAGES, WIDTHS = ['regularizers.html', 'learner.html', 'models.html', 'cli.html', 'experiments/table1.html'], [1280, 400]
+
+@functools.cache
+def probed(url, width) -> dict:
+    "What the probe script measured on `url` at a window `width` pixels wide: its code blocks' widths and the page's."
+    return json.loads(Dom(chromium_dom(url + '?probe', width)).probe)
+
+@pytest.mark.parametrize('page', SCROLL_PAGES)
+@pytest.mark.parametrize('width', WIDTHS)
 def test_code_blocks_scroll(server, page, width):
     "Code wider than its block scrolls inside the block (on a desktop and a phone width): nothing is cut off, the page itself is not widened."
-    html = chromium_dom(server + page + '?probe', width)
-    probe = json.loads(Dom(html).probe)
+    probe = probed(server + page, width)
     wide = [p for p in probe['pres'] if p[1] > p[2] + 1]
     assert probe['pres'] and (page != 'regularizers.html' or wide), probe
     for overflow, content, box, start in wide: assert overflow in ('auto', 'scroll'), f'{page}: the code block {start!r}... is cut off ({content}px of code in {box}px)'
