@@ -1,5 +1,5 @@
 "The built docs site (tools/docs.py site) in headless Chromium: titles, sidebar, every link and anchor, rendered maths, the figures."
-import base64, concurrent.futures, configparser, functools, http.server, io, json, re, shutil, tempfile, threading
+import base64, configparser, functools, http.server, io, json, re, shutil, tempfile, threading
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urldefrag, urlparse
 from urllib.request import urlopen
@@ -71,9 +71,6 @@ def server():
     httpd.handle_error = lambda *a: None   # Chromium drops connections it no longer needs
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f'http://127.0.0.1:{httpd.server_address[1]}/'
-    if CHROMIUM: # every page is rendered once, and the wide-code pages once per width with the probe, three Chromiums at a time
-        jobs = [lambda p=p: rendered(url + p) for p in ALL_PAGES] + [lambda p=p, w=w: probed(url + p, w) for p in SCROLL_PAGES for w in WIDTHS]
-        with concurrent.futures.ThreadPoolExecutor(3) as ex: list(ex.map(lambda job: job(), jobs)) # most of a render is the browser starting
     yield url
     httpd.shutdown()
 
@@ -82,6 +79,9 @@ def chromium_dom(url, width=1280) -> str:
     with tempfile.TemporaryDirectory() as profile:
         r = run(CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
                 '--disable-component-update', '--no-first-run', f'--user-data-dir={profile}', '--virtual-time-budget=3000',
+                # without these, about one start in three stalls for 5 s (a background service waiting on the network it cannot reach)
+                '--disable-breakpad', '--disable-crash-reporter', '--disable-domain-reliability', '--no-default-browser-check', '--disable-sync',
+                '--disable-features=MediaRouter,OptimizationHints,Translate,AutofillServerCommunication',
                 f'--window-size={width},900', '--dump-dom', url, timeout=120)
     assert r.returncode == 0 and '<html' in r.stdout, r.stderr[-2000:]
     return r.stdout
