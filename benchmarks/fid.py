@@ -14,7 +14,7 @@ decoding, features of both folders, Fréchet distance):
   a set runs compiled by inductor with freezing only above the break-even measured once for this machine), `eager` and `compiled` (every set);
   a compile is part of the wall time, from inductor's on-disk cache when an earlier run left one.
 
-Then, on the CPU, one more process measures the steady-state rates of the eager and the compiled network and the
+Then, on the CPU, one more process runs `rae_nb.fid_network.measure_compile`: the steady-state rates of the eager and the compiled network and the
 compile's own cost, and prints the set size above which compiling pays on this machine.
 
 Prints a markdown table: images per second (2N images over the process's wall time), the ratio
@@ -55,19 +55,10 @@ print('FID: ', fid_from_features(*f))
 """
 
 BREAK_EVEN = """
-import sys, time, torch
-from rae_nb.data import load_dataset
-from rae_nb.fid import inception_features
-from rae_nb.fid_network import fid_network
-x = load_dataset(sys.argv[1]).test.x[:int(sys.argv[2])]
-def rate(net):
-    inception_features(x[:50], net, progress=False) # the first batch: a compile, if any, happens here
-    t = time.perf_counter(); inception_features(x, net, progress=False); return (time.perf_counter() - t)/len(x)
-eager = rate(fid_network('cpu', compile=False)[0])
-net = fid_network('cpu', compile=True)[0]
-t = time.perf_counter(); inception_features(x[:50], net, progress=False); first = time.perf_counter() - t
-compiled = rate(net)
-print(f'BREAK: {eager} {compiled} {first - 50*compiled}')
+import sys
+from rae_nb.fid_network import measure_compile
+m = measure_compile(batches=int(sys.argv[1]))
+print(f"BREAK: {m['eager']} {m['compiled']} {m['compile']}")
 """
 
 def flops_per_image() -> int:
@@ -119,7 +110,7 @@ def main():
     for k, (t, fid) in best.items(): print(f'| {k} | {t:.1f} | {2*a.n/t:.1f} | {2*a.n/t*gflop:.0f} | {100*2*a.n/t*gflop/ceiling:.0f}% | {fid:.6f} |')
     print(f'\nthroughput ratio rae_nb (default) / pytorch-fid: {t0/t1:.2f}; |ΔFID| = {abs(fid1 - fid0):.2e}')
     if dev == 'cpu':
-        r = subprocess.run([sys.executable, '-c', BREAK_EVEN, a.dataset, str(max(a.n, 200))], capture_output=True, text=True)
+        r = subprocess.run([sys.executable, '-c', BREAK_EVEN, str(max(a.n, 200)//50)], capture_output=True, text=True) # rae_nb's own measurement, on as many images as a set
         if r.returncode: sys.exit(f'break-even process failed:\n{r.stderr[-3000:]}')
         eager, compiled, compile_s = map(float, re.search(r'BREAK:\s+(\S+) (\S+) (\S+)', r.stdout).groups())
         gain = eager - compiled

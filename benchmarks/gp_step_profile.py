@@ -15,9 +15,7 @@ from collections import defaultdict
 import torch
 from torch.profiler import profile, ProfilerActivity
 from rae_nb.data import load_dataset
-from rae_nb.config import preset_config
-from rae_nb.learner import Learner
-from train_step import matmul_ceiling, count_flops # this folder is on the path when run as a script
+from train_step import matmul_ceiling, count_flops, ours # this folder is on the path when run as a script
 
 GROUPS = {'convolution': ('conv', 'mkldnn', 'addmm', 'mm', 'bmm', 'linear'), 'batch norm': ('batch_norm', 'native_batch_norm'),
           'element-wise': ('mul', 'add', 'sub', 'div', 'pow', 'sigmoid', 'relu', 'threshold', 'tanh', 'exp', 'neg', 'copy_', 'fill_', 'zero_', 'clone', 'sum', 'mean')}
@@ -25,11 +23,6 @@ GROUPS = {'convolution': ('conv', 'mkldnn', 'addmm', 'mm', 'bmm', 'linear'), 'ba
 def group(name:str) -> str:
     n = name.lower()
     return next((g for g, keys in GROUPS.items() if any(k in n for k in keys)), 'other')
-
-def step_of(name, a, x):
-    mc, tc = preset_config(name, 'mnist', 'paper', width_div=a.width_div, batch_size=a.batch, compile=a.compile)
-    learn = Learner(mc, tc, x, x[:a.batch], progress=False)
-    return lambda: learn.train_step(x[:a.batch])
 
 def ms_per_step(step, steps) -> float:
     for _ in range(2): step()
@@ -45,13 +38,14 @@ def main():
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--no-compile', dest='compile', action='store_false')
     a = p.parse_args()
+    a.mixed_precision, a.channels_last = 'no', False # the fp32 step, as the presets train it
     x = load_dataset('mnist').train.x[:a.batch]
     ceiling = matmul_ceiling(torch.device('cpu'), torch.float32)
     print(f'width ÷{a.width_div}, batch {a.batch}, compile {a.compile}, {torch.get_num_threads()} threads; fp32 matrix-product ceiling {ceiling:.0f} GFLOP/s')
     print('| step | ms | GFLOP | GFLOP/s | % of ceiling |\n|---|---|---|---|---|')
     steps = {}
     for name in ('rae', 'rae-gp'):
-        steps[name] = step = step_of(name, a, x)
+        steps[name] = step = ours(name, a, x)[0]
         ms, gflop = ms_per_step(step, a.steps), count_flops(step)/1e9
         print(f'| {name} | {ms:.0f} | {gflop:.1f} | {gflop/ms*1000:.0f} | {100*gflop/ms*1000/ceiling:.0f}% |')
     with profile(activities=[ProfilerActivity.CPU]) as prof:

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from safetensors.torch import save as safetensors_bytes, load_file
 from matplotlib.figure import Figure
-from .core import atomic_write, image_grid
-from .core import dir_lock
+from .core import atomic_write, dir_lock, image_grid
 from .data import load_dataset
 from .density import encode_images
 from .models import MODELS
