@@ -4,18 +4,19 @@
 
 # %% ../nbs/02_nets.ipynb #9fe79b76
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from math import log2
 import torch
 from torch import nn
-from .data import IMAGE_SHAPES
+from .datasets import DATA_RECORDS, check_image_size, closest_paper_dataset
 
 # %% auto #0
-__all__ = ['NETS', 'NetSpec', 'net_spec', 'Encoder', 'Decoder', 'AutoEncoder']
+__all__ = ['NETS', 'NetSpec', 'conv_spec', 'net_spec', 'Encoder', 'Decoder', 'AutoEncoder']
 
 # %% ../nbs/02_nets.ipynb #fe86e05f
 @dataclass(frozen=True)
 class NetSpec:
-    "The Appendix A architecture for one data set."
+    "The Appendix A architecture for one image shape."
     shape: tuple # image shape (C, H, W)
     latent: int # latent dimension
     kernel: int # kernel size of every (transposed) convolution
@@ -23,19 +24,31 @@ class NetSpec:
     dec_channels: tuple = (512, 256) # decoder stride-2 transposed convolutions
     dec_start: int = 1024 # channels of the decoder's first (8x8) map
 
-NETS = {
-    'mnist': NetSpec(IMAGE_SHAPES['mnist'], 16, 4),
-    'fashion-mnist': NetSpec(IMAGE_SHAPES['fashion-mnist'], 16, 4),
-    'cifar10': NetSpec(IMAGE_SHAPES['cifar10'], 128, 4),
-    'celeba': NetSpec(IMAGE_SHAPES['celeba'], 64, 5, dec_channels=(512, 256, 128)),
-}
+# %% ../nbs/02_nets.ipynb #8bd14c67
+def conv_spec(shape:tuple, # image shape (C, S, S), S a power of two from 16 to 256
+              latent:int, # latent dimension
+              kernel:int|None=None # kernel size (None: 4 up to 32 pixels, 5 from 64, as in Appendix A)
+             ) -> NetSpec:
+    "Appendix A's pattern for square images of side S: four stride-2 convolutions, FC to the latent; FC to 8x8x1024, log2(S/8) up-convolutions."
+    c, h, w = shape
+    if h != w: raise ValueError(f'the nets need square images, got {h}x{w}; crop or resize them to a square')
+    check_image_size(h)
+    if c < 1 or latent < 1: raise ValueError(f'channels and latent size must be at least 1, got {c} and {latent}')
+    ups = int(log2(h//8))
+    return NetSpec((c, h, w), latent, kernel or (4 if h <= 32 else 5), dec_channels=tuple(512 >> i for i in range(ups)))
 
-def net_spec(dataset:str, # a key of `NETS`
-             width_div:int=1 # divide every channel count by this
+# %% ../nbs/02_nets.ipynb #73c3184d
+NETS = {n: conv_spec(r.shape, r.latent) for n, r in DATA_RECORDS.items()}
+
+def net_spec(dataset:str, # a key of `NETS`; ignored when `shape` is given
+             width_div:int=1, # divide every channel count by this
+             shape:tuple|None=None, # image shape (C, S, S) of images that are not a known data set
+             latent:int|None=None # latent dimension (None: the data set's, or for `shape` the closest paper data set's)
             ) -> NetSpec:
-    "The Appendix A spec for `dataset`, with channel counts divided by `width_div`."
-    if dataset not in NETS: raise ValueError(f'no Appendix A nets for {dataset!r}; choose one of {", ".join(NETS)}')
-    s = NETS[dataset]
+    "The Appendix A spec for `dataset` (or for images of `shape`), with channel counts divided by `width_div`."
+    if shape is not None: s = conv_spec(tuple(shape), latent or DATA_RECORDS[closest_paper_dataset(shape)].latent)
+    elif dataset not in NETS: raise ValueError(f'no Appendix A nets for {dataset!r}; choose one of {", ".join(NETS)}')
+    else: s = NETS[dataset] if latent is None else replace(NETS[dataset], latent=latent)
     chans = s.enc_channels + s.dec_channels + (s.dec_start,)
     if width_div < 1 or any(c % width_div for c in chans):
         raise ValueError(f'width_div must be a positive divisor of every channel count {sorted(set(chans))}, e.g. 1, 2, 4, 8; got {width_div}')
