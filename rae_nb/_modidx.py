@@ -235,6 +235,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                 'rae_nb.learner.default_callbacks': ('learner.html#default_callbacks', 'rae_nb/learner.py'),
                                 'rae_nb.learner.epoch_order': ('learner.html#epoch_order', 'rae_nb/learner.py'),
                                 'rae_nb.learner.make_accelerator': ('learner.html#make_accelerator', 'rae_nb/learner.py'),
+                                'rae_nb.learner.run_data': ('learner.html#run_data', 'rae_nb/learner.py'),
                                 'rae_nb.learner.train': ('learner.html#train', 'rae_nb/learner.py'),
                                 'rae_nb.learner.training_model': ('learner.html#training_model', 'rae_nb/learner.py'),
                                 'rae_nb.learner.truncate_log': ('learner.html#truncate_log', 'rae_nb/learner.py')},

@@ -68,9 +68,9 @@ def check_parameters(tensors:dict, # name -> tensor, as read from a file
                          f'{tuple(tensors[bad[0]].shape)} in the file, {tuple(want[bad[0]].shape)} from the config); {fix}')
 
 # %% ../nbs/08c_checkpoint.ipynb #f3c2c85f
-def run_record(mc:ModelConfig, tc:TrainConfig) -> dict:
-    "What a run directory's config.json holds: both configs, as JSON-able dicts."
-    return dict(config=asdict(mc), train=asdict(tc))
+def run_record(mc:ModelConfig, tc:TrainConfig, data:dict|None=None) -> dict:
+    "What a run directory's config.json holds: both configs, as JSON-able dicts, and the `ImageData.summary` of its data (where it came from, how it was split)."
+    return dict(config=asdict(mc), train=asdict(tc), **({} if data is None else dict(data=data)))
 
 def saved_configs(record:dict) -> tuple[ModelConfig, TrainConfig]:
     "The configs a saved record (config.json, or a checkpoint's metadata) describes; fields and options it lacks take today's defaults."

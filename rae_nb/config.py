@@ -47,13 +47,16 @@ PRESETS = {
 def preset_config(model:str, # a key of `rae_nb.models.MODELS`
                   dataset:str, # mnist, fashion-mnist, cifar10, celeba
                   preset:str='cpu', # smoke, cpu or paper
+                  shape:tuple|None=None, # image shape of images that are none of the paper's (see `paper_config`)
+                  latent:int|None=None, # latent dimension (None: the data set's, or the closest paper data set's)
+                  data:str|None=None, # for `shape`: the images' `digest`
                   **overrides # fields of ModelConfig or TrainConfig, or the model's options, e.g. epochs=3, seed=1, sigma=0.5; None values are ignored
                  ) -> tuple[ModelConfig, TrainConfig]:
     "The official `paper_config` with a preset's scale applied, then `overrides`."
     if preset not in PRESETS: raise ValueError(f'unknown preset {preset!r}; choose one of {", ".join(PRESETS)}')
-    mc, p = paper_config(model, dataset), PRESETS[preset]
+    mc, p = paper_config(model, dataset, shape, latent, data), PRESETS[preset]
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    mf, tf, of = {f.name for f in fields(ModelConfig)} - {'options'}, {f.name for f in fields(TrainConfig)}, set(mc.options)
+    mf, tf, of = {f.name for f in fields(ModelConfig)} - {'options', 'shape', 'latent', 'settings_from', 'data'}, {f.name for f in fields(TrainConfig)}, set(mc.options)
     if unknown := set(overrides) - mf - tf - of:
         raise ValueError(f'unknown setting(s) {", ".join(sorted(unknown))}; ModelConfig has {", ".join(sorted(mf))}, TrainConfig '
                          f'{", ".join(sorted(tf))}, and {model} the options {", ".join(sorted(of)) or "(none)"}')

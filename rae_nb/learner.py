@@ -16,7 +16,7 @@ from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 from .core import atomic_write, seed_everything, to_float
-from .data import load_dataset
+from .data import ImageData, load_dataset
 from .models import ModelConfig, build_model
 from .config import TrainConfig
 from .batchnorm import sync_batchnorm
@@ -25,7 +25,7 @@ from .checkpoint import CHECKPOINT, save_checkpoint, load_checkpoint, optimizer_
 # %% auto #0
 __all__ = ['EVENTS', 'Callback', 'ModelWithObjective', 'epoch_order', 'make_accelerator', 'training_model', 'Learner',
            'NonFiniteLoss', 'check_finite', 'NonFiniteGuard', 'Timer', 'PlateauSchedule', 'BestParameters', 'JSONLog',
-           'ProgressBar', 'Checkpoint', 'default_callbacks', 'TrainingInterrupted', 'truncate_log', 'train']
+           'ProgressBar', 'Checkpoint', 'default_callbacks', 'TrainingInterrupted', 'truncate_log', 'run_data', 'train']
 
 # %% ../nbs/09_learner.ipynb #52a58fc0
 EVENTS = ('before_fit', 'before_epoch', 'after_loss', 'after_step', 'after_epoch', 'after_fit') # in the order `fit` first calls them
@@ -316,8 +316,21 @@ def truncate_log(path, records:int):
     lines = Path(path).read_text().splitlines(keepends=True) if Path(path).exists() else []
     with atomic_write(path, 'w') as f: f.writelines(lines[:records])
 
+# %% ../nbs/09_learner.ipynb #70b6ff19
+def run_data(mc:ModelConfig, # the run's model config
+             data:ImageData|None=None, # the images, for a config of the user's own images (`mc.data` set)
+             data_root=None # the data root, for a paper data set
+            ) -> ImageData:
+    "The images `mc` trains on: `data`, checked against the config, or the paper data set `mc.dataset` loaded with its default split."
+    if mc.data is None and data is None: return load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
+    if data is None: raise ValueError(f'{mc.dataset} is your own images (digest {mc.data}): pass them, e.g. `--data DIR` on the command line, `data=load_images(DIR)` in Python')
+    if mc.data != data.info.get('digest') or (mc.shape is not None and tuple(data.shape) != tuple(mc.shape)):
+        raise ValueError(f'the images given (digest {data.info.get("digest")}, shape {data.shape}) are not those of this config (digest {mc.data}, shape {mc.shape}); '
+                         'give the same images, image size, channels and split seed')
+    return data
+
 # %% ../nbs/09_learner.ipynb #900e4332
-def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
+def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True, data:ImageData|None=None) -> dict:
     "Train `mc` with `tc` into the run directory `out` (see above), holding no lock; returns the run's result record."
     out = Path(out)
     what = check_run_dir(out, mc, tc, resume)
@@ -325,13 +338,13 @@ def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=Non
     ckpt = load_checkpoint(out/CHECKPOINT) if what == 'resume' and (out/CHECKPOINT).exists() else None # a damaged one fails here, before any work
     if ckpt and not same_run(ckpt[1], mc, tc):
         raise ValueError(f'{out/CHECKPOINT} was written by a different run than {out/"config.json"} describes; restore the matching files, or choose another --out')
-    data = load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
+    data = run_data(mc, data, data_root)
     learn = Learner(mc, tc, data.train.x, data.valid.x, out=out, progress=progress)
     if learn.acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         for f in out.glob('.*.partial'): f.unlink() # a write killed half-way
         if what == 'new':
-            with atomic_write(out/'config.json', 'w') as f: json.dump(run_record(mc, tc), f, indent=1)
+            with atomic_write(out/'config.json', 'w') as f: json.dump(run_record(mc, tc, data.summary()), f, indent=1)
     learn.acc.wait_for_everyone()
     if what == 'resume':
         if ckpt: learn.load(out/CHECKPOINT, ckpt)
@@ -352,6 +365,8 @@ from contextlib import nullcontext
 from .core import dir_lock
 
 # %% ../nbs/09_learner.ipynb #769936de
-def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True) -> dict:
+def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True,
+          data:ImageData|None=None # the images, for a config of the user's own images (see `run_data`)
+         ) -> dict:
     "Train `mc` with `tc` into the run directory `out` (see above), one process at a time; returns the run's result record."
-    with dir_lock(out) if int(os.environ.get('RANK', 0)) == 0 else nullcontext(): return _train(mc, tc, out, resume, data_root, progress)
+    with dir_lock(out) if int(os.environ.get('RANK', 0)) == 0 else nullcontext(): return _train(mc, tc, out, resume, data_root, progress, data)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass, field, asdict, replace
 from typing import Callable
+from .datasets import DATA_RECORDS, closest_paper_dataset
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'MODELS', 'PAPER_DATASET', 'ModelConfig', 'Reduction', 'LossWeights', 'Official', 'ModelRecord',
@@ -16,7 +17,7 @@ __all__ = ['REDUCTIONS', 'MODELS', 'PAPER_DATASET', 'ModelConfig', 'Reduction', 
 class ModelConfig:
     "One model on one data set: loss weights (rae_nb's scale), the objective's own options and the optimization settings."
     model:str # a key of `MODELS`
-    dataset:str # a key of `rae_nb.nets.NETS`
+    dataset:str # a key of `rae_nb.nets.NETS`, or any name for images given by `shape`
     beta:float=0. # β: loss weight of the latent-space term (the KL for VAEs, the MMD for the WAE, L_Z for RAEs)
     lam:float=0. # λ: loss weight of the decoder regularizer's term (RAE-L2, RAE-GP)
     lr:float=5e-4 # Adam learning rate
@@ -24,11 +25,17 @@ class ModelConfig:
     epochs:int=100
     width_div:int=1 # divide every channel count by this (1 = Appendix A)
     options:dict=field(default_factory=dict) # the objective's own settings; those left out take the record's defaults
+    shape:tuple|None=None # image shape (C, S, S) of images that are none of `NETS` (None: the data set's)
+    latent:int|None=None # latent dimension (None: the data set's, or for `shape` the closest paper data set's)
+    settings_from:str|None=None # for `shape`: the paper data set whose official settings it started from
+    data:str|None=None # for `shape`: the `digest` of the images and their split (`rae_nb.data.load_images`)
 
     def __post_init__(self):
         if self.model not in MODELS: raise ValueError(f'unknown model {self.model!r}; choose one of {", ".join(MODELS)}')
-        from rae_nb.nets import NETS # torch, needed once a config is made, not to list the records
-        if self.dataset not in NETS: raise ValueError(f'unknown dataset {self.dataset!r}; choose one of {", ".join(NETS)}')
+        from rae_nb.nets import NETS, net_spec # torch, needed once a config is made, not to list the records
+        if self.shape is not None: object.__setattr__(self, 'shape', tuple(self.shape)) # a list when read back from JSON
+        elif self.dataset not in NETS: raise ValueError(f'unknown dataset {self.dataset!r}; choose one of {", ".join(NETS)}')
+        net_spec(self.dataset, shape=self.shape, latent=self.latent) # an unsupported image size or latent size fails here
         object.__setattr__(self, 'options', MODELS[self.model].check_options(self.options))
         if not self.lr > 0: raise ValueError(f'lr must be positive, got {self.lr}')
         for f in ('batch_size', 'epochs', 'width_div'):
@@ -134,22 +141,26 @@ def build_model(cfg:ModelConfig) -> tuple:
     "The Appendix A autoencoder for `cfg` (prepared by its regularizer) and its objective `objective(model, x) -> dict`."
     from rae_nb.nets import AutoEncoder, net_spec
     objective = MODELS[cfg.model].objective(cfg)
-    model = AutoEncoder(net_spec(cfg.dataset, cfg.width_div), objective.encoder_outputs)
+    model = AutoEncoder(net_spec(cfg.dataset, cfg.width_div, cfg.shape, cfg.latent), objective.encoder_outputs)
     regularizer = getattr(objective, 'regularizer', None)
     if regularizer is not None: regularizer.prepare(model.decoder if getattr(regularizer, 'decoder_only', True) else model)
     return model, objective
 
-PAPER_DATASET = {'mnist': 'mnist', 'fashion-mnist': 'mnist', 'cifar10': 'cifar10', 'celeba': 'celeba'} # whose settings each data set uses
+PAPER_DATASET = {n: r.settings for n, r in DATA_RECORDS.items()} # whose official settings each data set uses
 
 def paper_config(model:str, # a key of `MODELS`
-                 dataset:str # mnist, fashion-mnist, cifar10 or celeba
+                 dataset:str, # mnist, fashion-mnist, cifar10 or celeba; any name for images given by `shape`
+                 shape:tuple|None=None, # image shape (C, S, S) of images that are none of these: the closest paper data set's settings
+                 latent:int|None=None, # latent dimension (None: the data set's, or the closest paper data set's)
+                 data:str|None=None # for `shape`: the images' `digest`, recorded in the config
                 ) -> ModelConfig:
-    "The official configuration of `model` on `dataset`, its loss weights converted to rae_nb's scale."
+    "The official configuration of `model` on `dataset` (or the closest paper data set to `shape`), its loss weights converted to rae_nb's scale."
     from rae_nb.nets import net_spec
     if model not in MODELS: raise ValueError(f'unknown model {model!r}; choose one of {", ".join(MODELS)}')
-    if dataset not in PAPER_DATASET: raise ValueError(f'unknown dataset {dataset!r}; choose one of {", ".join(PAPER_DATASET)}')
-    r, ds = MODELS[model], PAPER_DATASET[dataset]
+    if shape is None and dataset not in PAPER_DATASET: raise ValueError(f'unknown dataset {dataset!r}; choose one of {", ".join(PAPER_DATASET)}')
+    r, ds = MODELS[model], PAPER_DATASET[dataset] if shape is None else closest_paper_dataset(shape)
     if ds not in r.official: raise ValueError(f'{r.name} has no official settings for {ds}; give its record an `Official` entry for {ds}')
     o = r.official[ds]
-    beta, lam = REDUCTIONS[o.loss_weights.reduction].convert(o.loss_weights.beta, o.loss_weights.lam, net_spec(dataset))
-    return ModelConfig(model, dataset, beta, lam, o.lr, o.batch_size, o.epochs)
+    beta, lam = REDUCTIONS[o.loss_weights.reduction].convert(o.loss_weights.beta, o.loss_weights.lam, net_spec(dataset, shape=shape, latent=latent))
+    own = dict(shape=tuple(shape), latent=latent, settings_from=ds, data=data) if shape is not None else dict(latent=latent)
+    return ModelConfig(model, dataset, beta, lam, o.lr, o.batch_size, o.epochs, **own)
