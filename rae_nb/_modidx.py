@@ -74,6 +74,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'rae_nb.data._idx_dataset': ('data.html#_idx_dataset', 'rae_nb/data.py'),
                              'rae_nb.data._missing': ('data.html#_missing', 'rae_nb/data.py'),
                              'rae_nb.data._own_parts': ('data.html#_own_parts', 'rae_nb/data.py'),
+                             'rae_nb.data._refuse_skipped': ('data.html#_refuse_skipped', 'rae_nb/data.py'),
                              'rae_nb.data.array_images': ('data.html#array_images', 'rae_nb/data.py'),
                              'rae_nb.data.check_files': ('data.html#check_files', 'rae_nb/data.py'),
                              'rae_nb.data.data_root': ('data.html#data_root', 'rae_nb/data.py'),

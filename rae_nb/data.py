@@ -335,10 +335,13 @@ def images_digest(paths:list, root:Path, *extra) -> str:
     return h.hexdigest()
 
 # %% ../nbs/01_data.ipynb #cbe8135e
+def _refuse_skipped(skipped:dict, folder:Path, strict:bool):
+    if skipped and strict: raise DataError(f'{len(skipped)} unreadable image file(s) under {folder} (--strict), e.g. {next(iter(skipped))}: {next(iter(skipped.values()))}')
+
 def _decode(heads:dict, root:Path, size:int, channels:int, skipped:dict, progress:bool) -> tuple[np.ndarray, list]:
     "Decode and fit every image in `heads`; add the ones that fail (truncated, corrupt) to `skipped`."
     xs, names = [], []
-    for p in tqdm(heads, desc=f'decoding {root.name}', disable=not progress):
+    for p in tqdm(heads, desc=f'decoding {root.name}', disable=not progress, leave=False):
         try:
             with Image.open(p) as im: xs.append(fit_image(im, size, channels))
             names.append(str(p.relative_to(root)))
@@ -362,6 +365,12 @@ def split_images(n:int, # number of images
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[2*k:].sort().values, perm[:k].sort().values, perm[k:2*k].sort().values
 
+# %% ../nbs/01_data.ipynb #320c57af
+def _own_parts(names:list) -> list|None:
+    "Each image's top folder if the images sit in the user's own train/, valid/ and test/ folders, else None."
+    tops = [Path(n).parts[0] if len(Path(n).parts) > 1 else '' for n in names]
+    return tops if {'train', 'valid', 'test'} & set(tops) else None
+
 # %% ../nbs/01_data.ipynb #90cdec7a
 def decode_folder(folder:str|Path, # searched recursively for `IMAGE_SUFFIXES`
                   image_size:int|None=None, # side of the square images (None: the size nearest the images' median shorter side)
@@ -375,6 +384,8 @@ def decode_folder(folder:str|Path, # searched recursively for `IMAGE_SUFFIXES`
     paths, other = find_images(folder)
     heads, skipped = _headers(paths, folder)
     if not heads: raise DataError(f'none of the {len(paths)} image files under {folder} is readable (e.g. {next(iter(skipped))}: {next(iter(skipped.values()))})')
+    split_images(len(heads), parts=_own_parts([str(p.relative_to(folder)) for p in heads])) # too few images: refused before decoding
+    _refuse_skipped(skipped, folder, strict) # files that are not images: refused before decoding
     size = check_image_size(image_size) if image_size else nearest_image_size(float(np.median([min(s) for s, _ in heads.values()])))
     channels = channels or (3 if any(m not in _GREY_MODES for _, m in heads.values()) else 1)
     key = images_digest(paths, folder, size, channels, RESIZE)
@@ -383,19 +394,13 @@ def decode_folder(folder:str|Path, # searched recursively for `IMAGE_SUFFIXES`
         with np.load(f) as z: x, names, skipped = z['x'], [str(n) for n in z['names']], json.loads(str(z['skipped']))
     else:
         x, names = _decode(heads, folder, size, channels, skipped, progress)
-    if skipped and strict: raise DataError(f'{len(skipped)} unreadable image file(s) under {folder} (--strict), e.g. {next(iter(skipped))}: {next(iter(skipped.values()))}')
+    _refuse_skipped(skipped, folder, strict)
     split_images(len(x), parts=_own_parts(names)) # refuses too few images before anything is cached
     if not f.exists():
         with atomic_write(f) as fo: np.savez(fo, x=x, names=np.array(names), skipped=json.dumps(skipped))
     info = dict(source=str(folder.resolve()), kind='folder', found=len(paths), skipped=len(skipped), skipped_files=dict(list(skipped.items())[:20]),
                 other_files=other, image_size=size, channels=channels, resize=RESIZE, content=key)
     return x, names, info
-
-# %% ../nbs/01_data.ipynb #320c57af
-def _own_parts(names:list) -> list|None:
-    "Each image's top folder if the images sit in the user's own train/, valid/ and test/ folders, else None."
-    tops = [Path(n).parts[0] if len(Path(n).parts) > 1 else '' for n in names]
-    return tops if {'train', 'valid', 'test'} & set(tops) else None
 
 # %% ../nbs/01_data.ipynb #6e55879d
 def read_array(path:str|Path # a .npy file, or a .npz file holding one image array
