@@ -259,6 +259,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'rae_nb.nets._down': ('nets.html#_down', 'rae_nb/nets.py'),
                              'rae_nb.nets._same_pad': ('nets.html#_same_pad', 'rae_nb/nets.py'),
                              'rae_nb.nets._up': ('nets.html#_up', 'rae_nb/nets.py'),
+                             'rae_nb.nets.keras_defaults': ('nets.html#keras_defaults', 'rae_nb/nets.py'),
                              'rae_nb.nets.net_spec': ('nets.html#net_spec', 'rae_nb/nets.py')},
             'rae_nb.rae': { 'rae_nb.rae.RAELoss': ('rae.html#raeloss', 'rae_nb/rae.py'),
                             'rae_nb.rae.RAELoss.__call__': ('rae.html#raeloss.__call__', 'rae_nb/rae.py'),
