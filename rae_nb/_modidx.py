@@ -230,6 +230,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                'rae_nb.models.ModelConfig.__post_init__': ('models.html#modelconfig.__post_init__', 'rae_nb/models.py'),
                                'rae_nb.models.ModelRecord': ('models.html#modelrecord', 'rae_nb/models.py'),
                                'rae_nb.models.ModelRecord.check_options': ('models.html#modelrecord.check_options', 'rae_nb/models.py'),
+                               'rae_nb.models.ModelRecord.loss_scale': ('models.html#modelrecord.loss_scale', 'rae_nb/models.py'),
                                'rae_nb.models.Official': ('models.html#official', 'rae_nb/models.py'),
                                'rae_nb.models.Reduction': ('models.html#reduction', 'rae_nb/models.py'),
                                'rae_nb.models.Reduction.convert': ('models.html#reduction.convert', 'rae_nb/models.py'),
