@@ -113,7 +113,7 @@ def adam(params, mc:ModelConfig) -> torch.optim.Adam:
 def plateau_scheduler(opt, mc:ModelConfig, tc:TrainConfig):
     "The plateau rule of `mc.defaults` with `tc.factor` and `tc.patience`: `KerasPlateau` on the official loss scale, or torch's `ReduceLROnPlateau`."
     if mc.defaults == 'torch': return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'min', factor=tc.factor, patience=tc.patience)
-    return KerasPlateau(opt, tc.factor, tc.patience, scale=MODELS[mc.model].loss_scale(mc.dataset))
+    return KerasPlateau(opt, tc.factor, tc.patience, scale=MODELS[mc.model].loss_scale(mc.dataset, mc.shape))
 
 # %% ../nbs/09_learner.ipynb #517798df
 class Learner:

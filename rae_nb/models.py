@@ -35,17 +35,15 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.model not in MODELS: raise ValueError(f'unknown model {self.model!r}; choose one of {", ".join(MODELS)}')
-        from rae_nb.nets import NETS, net_spec # torch, needed once a config is made, not to list the records
+        from rae_nb.nets import net_spec # torch, needed once a config is made, not to list the records
         if self.shape is not None: object.__setattr__(self, 'shape', tuple(self.shape)) # a list when read back from JSON
-        elif self.dataset not in NETS: raise ValueError(f'unknown dataset {self.dataset!r}; choose one of {", ".join(NETS)}')
-        net_spec(self.dataset, shape=self.shape, latent=self.latent) # an unsupported image size or latent size fails here
+        net_spec(self.dataset, shape=self.shape, latent=self.latent) # an unknown data set, an unsupported image size or latent size fails here
         object.__setattr__(self, 'options', MODELS[self.model].check_options(self.options))
         if self.defaults not in DEFAULTS: raise ValueError(f'defaults must be one of {", ".join(DEFAULTS)}, got {self.defaults!r}')
         if not self.lr > 0: raise ValueError(f'lr must be positive, got {self.lr}')
         for f in ('batch_size', 'epochs', 'width_div'):
             if getattr(self, f) < 1: raise ValueError(f'{f} must be at least 1, got {getattr(self, f)}')
-        for f in ('beta', 'lam'):
-            if getattr(self, f) < 0: raise ValueError(f'{f} must be non-negative, got {getattr(self, f)}')
+        if bad := [f for f in ('beta', 'lam') if getattr(self, f) < 0]: raise ValueError(f'{bad[0]} must be non-negative, got {getattr(self, bad[0])}')
 
 # %% ../nbs/08_models.ipynb #347884ed
 @dataclass(frozen=True)
@@ -110,11 +108,12 @@ class ModelRecord:
             if type(v) in (int, float) and not v > 0: raise ValueError(f'{k} must be positive, got {v}')
         return out
 
-    def loss_scale(self, dataset:str) -> float:
-        "c with official loss = c × rae_nb's loss on `dataset`: the factor of the reduction of its official settings."
+    def loss_scale(self, dataset:str, shape:tuple|None=None) -> float:
+        "c with official loss = c × rae_nb's loss on `dataset` (or images of `shape`, with the closest paper data set's settings)."
         from rae_nb.nets import net_spec
-        if (o := self.official.get(PAPER_DATASET.get(dataset))) is None: raise ValueError(f'{self.name} has no official settings for {dataset}')
-        return REDUCTIONS[o.loss_weights.reduction].factor(net_spec(dataset))
+        if (o := self.official.get(PAPER_DATASET.get(dataset) if shape is None else closest_paper_dataset(shape))) is None:
+            raise ValueError(f'{self.name} has no official settings for {dataset}')
+        return REDUCTIONS[o.loss_weights.reduction].factor(net_spec(dataset, shape=shape))
 
 # %% ../nbs/08_models.ipynb #a7572468
 def _vae(c): from rae_nb.vae import VAELoss; return VAELoss(c.beta, c.options['k'])
