@@ -41,8 +41,7 @@ class ModelConfig:
         object.__setattr__(self, 'options', MODELS[self.model].check_options(self.options))
         if self.defaults not in DEFAULTS: raise ValueError(f'defaults must be one of {", ".join(DEFAULTS)}, got {self.defaults!r}')
         if not self.lr > 0: raise ValueError(f'lr must be positive, got {self.lr}')
-        for f in ('batch_size', 'epochs', 'width_div'):
-            if getattr(self, f) < 1: raise ValueError(f'{f} must be at least 1, got {getattr(self, f)}')
+        if bad := [f for f in ('batch_size', 'epochs', 'width_div') if getattr(self, f) < 1]: raise ValueError(f'{bad[0]} must be at least 1, got {getattr(self, bad[0])}')
         if bad := [f for f in ('beta', 'lam') if getattr(self, f) < 0]: raise ValueError(f'{bad[0]} must be non-negative, got {getattr(self, bad[0])}')
 
 # %% ../nbs/08_models.ipynb #347884ed
