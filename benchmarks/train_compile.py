@@ -31,13 +31,13 @@ def child(a):
     "In a fresh process: first-call and steady-state seconds of a training step and of a validation batch, and the preset's counts."
     data = load_dataset('mnist')
     learn, batches = learner(a, a.model, a.compile == 'yes', data)
-    mc, tc = learn.mc, learn.tc
+    mc, tc = preset_config(a.model, 'mnist', a.preset) # the preset's own subsets, for its step counts
     first_train, first_valid = timed(lambda: learn.train_step(batches[0])), timed(learn.validate)
     train = statistics.median(timed(lambda: learn.train_step(b)) for b in batches[1:])
     valid = statistics.median(timed(learn.validate) for _ in range(a.steps))
-    n_train = len(data.train.x if tc.max_train is None else data.train.x[:tc.max_train])
     print(json.dumps(dict(first_train=first_train, first_valid=first_valid, train=train, valid=valid,
-                          steps=mc.epochs*(n_train//mc.batch_size), valid_batches=mc.epochs*(len(data.valid.x)//mc.batch_size),
+                          steps=mc.epochs*(len(data.train.x[:tc.max_train])//mc.batch_size),
+                          valid_batches=mc.epochs*max(len(data.valid.x[:tc.max_valid])//mc.batch_size, 1),
                           width_div=mc.width_div, epochs=mc.epochs)))
 
 def steady(a, model, data) -> dict:
