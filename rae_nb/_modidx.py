@@ -256,6 +256,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                              'rae_nb.nets.Encoder.__init__': ('nets.html#encoder.__init__', 'rae_nb/nets.py'),
                              'rae_nb.nets.Encoder.forward': ('nets.html#encoder.forward', 'rae_nb/nets.py'),
                              'rae_nb.nets.NetSpec': ('nets.html#netspec', 'rae_nb/nets.py'),
+                             'rae_nb.nets.OutputConv': ('nets.html#outputconv', 'rae_nb/nets.py'),
+                             'rae_nb.nets.OutputConv.forward': ('nets.html#outputconv.forward', 'rae_nb/nets.py'),
                              'rae_nb.nets._down': ('nets.html#_down', 'rae_nb/nets.py'),
                              'rae_nb.nets._same_pad': ('nets.html#_same_pad', 'rae_nb/nets.py'),
                              'rae_nb.nets._up': ('nets.html#_up', 'rae_nb/nets.py'),
