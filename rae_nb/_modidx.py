@@ -284,6 +284,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                                                                'rae_nb/regularizers.py'),
                                      'rae_nb.regularizers.official_gradient_penalty': ( 'regularizers.html#official_gradient_penalty',
                                                                                         'rae_nb/regularizers.py'),
+                                     'rae_nb.regularizers.official_sn_dim': ('regularizers.html#official_sn_dim', 'rae_nb/regularizers.py'),
                                      'rae_nb.regularizers.rademacher_like': ('regularizers.html#rademacher_like', 'rae_nb/regularizers.py'),
                                      'rae_nb.regularizers.vjp_norm_sq': ('regularizers.html#vjp_norm_sq', 'rae_nb/regularizers.py')},
             'rae_nb.reproduce': { 'rae_nb.reproduce._check_args': ('reproduce.html#_check_args', 'rae_nb/reproduce.py'),
