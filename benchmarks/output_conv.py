@@ -6,7 +6,7 @@ The layer as the MNIST decoder runs it: a 32x32 output from the 35x35 zero-padde
 convolution (256/width-div channels), 4x4 kernel, one output channel, followed by the sum that stands in for the loss.
 Each form is timed eager and, unless --no-compile, under torch.compile as the cpu and paper presets compile the
 decoder; everything alternates (round robin over repeats) so that machine noise hits all alike, and the median over
-repeats of the mean step time is reported. FLOPs are those of the convolution (2 multiply-adds per tap, forward and
+repeats of the mean step time is reported. FLOPs are those of the convolution (2 per multiply-add, for the forward and
 the two backward products), the ceiling a 4096 x 4096 fp32 matrix product measured in the same run.
 """
 import argparse, statistics, time
@@ -34,7 +34,7 @@ def main():
         for form, m in (('nn.Conv2d', conv), ('OutputConv', fast)):
             for mode in ('eager', 'compiled') if a.compile else ('eager',):
                 f = torch.compile(m) if mode == 'compiled' else m
-                steps[(wd, c_in, form, mode)] = lambda f=f, x=x: f(x).sum().backward()
+                steps[(wd, f'{c_in} → {C}, {k}', form, mode)] = lambda f=f, x=x: f(x).sum().backward()
         flops[wd] = 3*2*a.batch*32*32*C*c_in*k*k
     for step in steps.values(): step(); step() # warm-up (and compilation)
     times = {key: [] for key in steps}
@@ -47,9 +47,9 @@ def main():
     print(f'cpu ({torch.get_num_threads()} threads), torch {torch.__version__}, batch {a.batch}, MNIST decoder output layer; '
           f'{a.repeats} alternated repeats × {a.steps} steps, median of repeat means; fp32 matmul ceiling {ceiling:.0f} GFLOP/s')
     print('| width ÷ | c_in → C, k | form | mode | ms fwd+bwd | GFLOP/s | % of ceiling | × nn.Conv2d (same mode) |\n|---|---|---|---|---|---|---|---|')
-    for (wd, c_in, form, mode), ts in times.items():
-        m, base = statistics.median(ts), statistics.median(times[(wd, c_in, 'nn.Conv2d', mode)])
+    for (wd, shape, form, mode), ts in times.items():
+        m, base = statistics.median(ts), statistics.median(times[(wd, shape, 'nn.Conv2d', mode)])
         gf = flops[wd]/m/1e9
-        print(f'| {wd} | {c_in} → 1, 4 | {form} | {mode} | {1e3*m:.2f} | {gf:.1f} | {100*gf/ceiling:.1f}% | {base/m:.2f} |')
+        print(f'| {wd} | {shape} | {form} | {mode} | {1e3*m:.2f} | {gf:.1f} | {100*gf/ceiling:.1f}% | {base/m:.2f} |')
 
 if __name__ == '__main__': main()
