@@ -26,8 +26,8 @@ from .fid import FID_MODES
 from .fid_network import fid_network
 
 # %% auto #0
-__all__ = ['PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS', 'FIGURES', 'hardware', 'reproduce_one', 'claims', 'claims_md',
-           'figure', 'reproduce']
+__all__ = ['PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS', 'FIGURES', 'hardware', 'reproduce_one', 'table1_md', 'table2_md',
+           'claims', 'claims_md', 'figure', 'reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #d693a4f8
 PAPER_FID = { # Table 1: (REC, N, GMM, Interp) per (model, data set)
@@ -95,6 +95,65 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
                 fid_network=network_id, hardware=metrics['hardware'], code=metrics['code'],
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
+
+# %% ../nbs/14_reproduce.ipynb #b221f69b
+def _mean_std(v:list[float], digits:int) -> str:
+    if any(x is None for x in v): return '–'
+    if len(v) == 1: return f'{v[0]:.{digits}f}'
+    return f'{np.mean(v):.{digits}f} ± {np.std(v, ddof=1):.{digits}f}'
+
+def _grouped(rows:list[dict]) -> dict[str, list[dict]]:
+    out = {}
+    for r in rows: out.setdefault(r['model'], []).append(r)
+    return out
+
+def _models(rows:list[dict]) -> list[dict]: return [r for r in rows if r['model'] != 'data'] # the trained models' rows
+
+def _protocol(rows:list[dict]) -> str:
+    r, seeds = _models(rows)[0], sorted({x['seed'] for x in _models(rows)})
+    code = r.get('code', {}).get('git_commit') or 'not recorded'
+    return (f"{r['dataset']}, preset `{r['preset']}` (width ÷{r['width_div']}, {r['epochs']} epochs), {r['n_samples']} images per FID set, "
+            f"seeds {', '.join(map(str, seeds))}; FID network: {r['fid_network']}; {r['hardware']}; code: {code}.")
+
+def _cell(rs:list[dict], mode:str, key:str, digits:int=2, scale:float=1.) -> str:
+    "Mean ± std of one metric over the rows `rs` in one FID mode ('–' where a row lacks it); the data row's `data_*` stands in every set's column."
+    key = 'data_' + key.split('_', 1)[1] if rs[0]['model'] == 'data' else key
+    return _mean_std([None if (v := mode_metrics(r, mode).get(key)) is None else scale*v for r in rs], digits)
+
+def _gmm(rs:list[dict]) -> str: return '–' if rs[0]['model'] == 'data' else '/'.join(sorted({r.get('gmm_density', 'gmm') for r in rs}))
+
+def _keys() -> dict[str, str]: return {r.name: k for k, r in MODELS.items()} # display name -> model key
+
+# %% ../nbs/14_reproduce.ipynb #c689cade
+def table1_md(rows:list[dict]) -> str:
+    "Table 1 (FID, lower is better) as markdown: in 'tf1' mode beside the paper's per column, then in 'pytorch-fid' mode."
+    ds, keys, g = _models(rows)[0]['dataset'], _keys(), _grouped(rows)
+    lines = [f'Table 1, FID, tf1 mode (the paper\'s preprocessing). {_protocol(rows)}', '',
+             '| model | REC ours | REC paper | N ours | N paper | GMM density | GMM ours | GMM paper | plain GMM | Interp ours | Interp paper |', '|---' * 11 + '|']
+    for m, rs in g.items():
+        p = PAPER_FID.get((keys.get(m), ds)) or ('–',)*4
+        c = lambda k: _cell(rs, 'tf1', k)
+        lines.append(f"| {m} | {c('rec_fid')} | {p[0]} | {c('n_fid')} | {p[1]} | {_gmm(rs)} | {c('gmm_fid')} | {p[2]} | {c('gmm_plain_fid')} | {c('interp_fid')} | {p[3]} |")
+    lines += ['', 'Table 1, FID, pytorch-fid mode.', '', '| model | REC | N | GMM density | GMM | plain GMM | Interp |', '|---' * 7 + '|']
+    for m, rs in g.items():
+        c = lambda k: _cell(rs, 'pytorch-fid', k)
+        lines.append(f"| {m} | {c('rec_fid')} | {c('n_fid')} | {_gmm(rs)} | {c('gmm_fid')} | {c('gmm_plain_fid')} | {c('interp_fid')} |")
+    return '\n'.join(lines) + '\n'
+
+# %% ../nbs/14_reproduce.ipynb #eb1682d8
+def table2_md(rows:list[dict]) -> str:
+    "Table 2 (precision / recall, higher is better) as markdown, in 'tf1' mode beside the paper's, then in 'pytorch-fid' mode, with KID (×1000, lower is better) beyond the paper."
+    ds, keys = _models(rows)[0]['dataset'], _keys()
+    lines = [f'Table 2, precision / recall ($F_{{1/8}}$ / $F_8$) against validation images; KID × 1000. {_protocol(rows)}']
+    for mode in FID_MODES:
+        lines += ['', f'{mode} mode:', '', '| model | N ours | N paper | GMM density | GMM ours | GMM paper | plain GMM | KID N | KID GMM |', '|---' * 9 + '|']
+        for m, rs in _grouped(rows).items():
+            p = PAPER_PRD.get((keys.get(m), ds)) if mode == 'tf1' else None
+            pr = lambda c: f"{_cell(rs, mode, c + '_precision')} / {_cell(rs, mode, c + '_recall')}"
+            pp = lambda i: f'{p[i][0]:.2f} / {p[i][1]:.2f}' if p else '–'
+            kid = lambda c: _cell(rs, mode, c + '_kid', 1, 1000)
+            lines.append(f"| {m} | {pr('n')} | {pp(0)} | {_gmm(rs)} | {pr('gmm')} | {pp(1)} | {pr('gmm_plain')} | {kid('n')} | {kid('gmm')} |")
+    return '\n'.join(lines) + '\n'
 
 # %% ../nbs/14_reproduce.ipynb #981c3d42
 def _means(rows:list[dict], mode:str) -> dict[str, dict[str, float]]:
