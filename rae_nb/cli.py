@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, json, os, shlex, sys, time
 from pathlib import Path
-from .models import MODELS # the model records: no torch, so they give the choices at once
+from .models import MODELS, DEFAULTS # the model records: no torch, so they give the choices at once
 from .config import PRESETS
 
 # %% auto #0
@@ -78,7 +78,8 @@ def train_command(args:argparse.Namespace) -> dict:
     from rae_nb.learner import train
     mc, tc = preset_config(args.model, args.dataset, args.preset, epochs=args.epochs, width_div=args.width_div, seed=args.seed,
                            checkpoint_every=args.checkpoint_every, log_every=args.log_every, cpu=args.cpu or None,
-                           mixed_precision=args.mixed_precision, channels_last=args.channels_last or None, compile=args.compile)
+                           mixed_precision=args.mixed_precision, channels_last=args.channels_last or None, compile=args.compile,
+                           defaults=args.defaults)
     out = check_out(args.out or f'runs/{mc.model}-{mc.dataset}-{args.preset}-s{tc.seed}')
     main_process = int(os.environ.get('RANK', 0)) == 0
     if main_process: print(f'rae-nb train: {mc.model} on {mc.dataset}, {args.preset} preset (width ÷{mc.width_div}, {mc.epochs} epochs, '
@@ -102,6 +103,7 @@ def add_train_parser(sub):
     t.add_argument('--epochs', type=int, default=None, help="override the preset's number of epochs")
     t.add_argument('--width-div', type=int, default=None, help="override the preset's channel divisor (1 = Appendix A)")
     t.add_argument('--seed', type=int, default=0, help='seed of the initial parameters, the noise and the data order (default: 0)')
+    t.add_argument('--defaults', choices=list(DEFAULTS), default=None, help="whose layer and optimizer defaults: keras (the official code's) or torch (default: keras)")
     t.add_argument('--out', default=None, help='run directory (default: runs/MODEL-DATASET-PRESET-sSEED)')
     t.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
     t.add_argument('--checkpoint-every', type=int, default=None, help='also checkpoint every N steps (default: each epoch end)')

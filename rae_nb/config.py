@@ -17,7 +17,7 @@ class TrainConfig:
     seed:int=0 # seeds the initial parameters, the noise and the data order
     max_train:int|None=None # use only the first max_train training images (None: all)
     max_valid:int|None=None # use only the first max_valid validation images (None: all)
-    patience:int=5 # epochs without a better validation loss before the learning rate is halved
+    patience:int=5 # epochs without a better validation loss before the learning rate is halved (Keras's rule halves at the patience-th, torch's after it)
     factor:float=0.5 # learning-rate factor on a plateau
     checkpoint_every:int=0 # also checkpoint every this many steps (0: at the end of each epoch only)
     log_every:int=10 # steps between training records in the log and progress-bar updates

@@ -23,9 +23,10 @@ from .batchnorm import sync_batchnorm
 from .checkpoint import CHECKPOINT, save_checkpoint, load_checkpoint, optimizer_tensors, optimizer_state, check_parameters, check_run_dir, run_record, same_run, _prefixed, _unprefixed
 
 # %% auto #0
-__all__ = ['EVENTS', 'Callback', 'ModelWithObjective', 'epoch_order', 'make_accelerator', 'training_model', 'Learner',
-           'NonFiniteLoss', 'check_finite', 'NonFiniteGuard', 'Timer', 'PlateauSchedule', 'BestParameters', 'JSONLog',
-           'ProgressBar', 'Checkpoint', 'default_callbacks', 'TrainingInterrupted', 'truncate_log', 'train']
+__all__ = ['EVENTS', 'ADAM_EPS', 'Callback', 'ModelWithObjective', 'epoch_order', 'make_accelerator', 'training_model',
+           'KerasPlateau', 'adam', 'plateau_scheduler', 'Learner', 'NonFiniteLoss', 'check_finite', 'NonFiniteGuard',
+           'Timer', 'PlateauSchedule', 'BestParameters', 'JSONLog', 'ProgressBar', 'Checkpoint', 'default_callbacks',
+           'TrainingInterrupted', 'truncate_log', 'train']
 
 # %% ../nbs/09_learner.ipynb #52a58fc0
 EVENTS = ('before_fit', 'before_epoch', 'after_loss', 'after_step', 'after_epoch', 'after_fit') # in the order `fit` first calls them
@@ -78,6 +79,42 @@ def training_model(mc:ModelConfig, tc:TrainConfig, world:int=1) -> ModelWithObje
         if not getattr(getattr(objective, 'regularizer', None), 'double_backward', False): model.decoder.compile()
     return ModelWithObjective(model, objective)
 
+# %% ../nbs/09_learner.ipynb #694e08ff
+from .models import MODELS
+
+# %% ../nbs/09_learner.ipynb #91215426
+class KerasPlateau:
+    "Keras's `ReduceLROnPlateau` (mode min) on `scale` × the loss: the rate times `factor` at the `patience`-th epoch in a row not `min_delta` below the best."
+    def __init__(self, opt, factor:float=0.5, patience:int=5, scale:float=1., min_delta:float=1e-4, cooldown:int=0, min_lr:float=0.):
+        self.opt, self.factor, self.patience, self.scale, self.min_delta, self.cooldown, self.min_lr = opt, factor, patience, scale, min_delta, cooldown, min_lr
+        self.best, self.wait, self.cooldown_counter = math.inf, 0, 0
+
+    def step(self, loss:float):
+        "One epoch's loss (rae_nb's scale)."
+        current = self.scale*loss
+        if self.cooldown_counter > 0: self.cooldown_counter, self.wait = self.cooldown_counter - 1, 0
+        if current < self.best - self.min_delta: self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for g in self.opt.param_groups:
+                    if g['lr'] > self.min_lr: g['lr'] = max(g['lr']*self.factor, self.min_lr); self.cooldown_counter, self.wait = self.cooldown, 0
+
+    def state_dict(self) -> dict: return dict(best=self.best, wait=self.wait, cooldown_counter=self.cooldown_counter)
+    def load_state_dict(self, state:dict): self.best, self.wait, self.cooldown_counter = state['best'], state['wait'], state['cooldown_counter']
+
+# %% ../nbs/09_learner.ipynb #a3d896f8
+ADAM_EPS = {'keras': 1e-7, 'torch': 1e-8} # keras.optimizers.Adam: K.epsilon(); torch.optim.Adam's default
+
+def adam(params, mc:ModelConfig) -> torch.optim.Adam:
+    "Adam with `mc.lr` and the ε of `mc.defaults`."
+    return torch.optim.Adam(params, mc.lr, eps=ADAM_EPS[mc.defaults])
+
+def plateau_scheduler(opt, mc:ModelConfig, tc:TrainConfig):
+    "The plateau rule of `mc.defaults` with `tc.factor` and `tc.patience`: `KerasPlateau` on the official loss scale, or torch's `ReduceLROnPlateau`."
+    if mc.defaults == 'torch': return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'min', factor=tc.factor, patience=tc.patience)
+    return KerasPlateau(opt, tc.factor, tc.patience, scale=MODELS[mc.model].loss_scale(mc.dataset))
+
 # %% ../nbs/09_learner.ipynb #517798df
 class Learner:
     "The state of one run of `mc` with `tc` on uint8 images, and its callbacks `cbs`; `fit` trains."
@@ -90,9 +127,9 @@ class Learner:
         self.rank, self.world = self.acc.process_index, self.acc.num_processes
         if mc.batch_size % self.world: raise ValueError(f'batch_size {mc.batch_size} is not divisible by the {self.world} processes')
         net = training_model(mc, tc, self.world)
-        opt = torch.optim.Adam(net.model.parameters(), mc.lr)
+        opt = adam(net.model.parameters(), mc)
         self.net, self.opt = self.acc.prepare(net, opt)
-        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, 'min', factor=tc.factor, patience=tc.patience)
+        self.sched = plateau_scheduler(opt, mc, tc)
         torch.manual_seed(tc.seed + 7919*self.rank) # each process draws its own noise and probes
         self.train_x, self.valid_x = train_x[:tc.max_train].to(self.acc.device), valid_x[:tc.max_valid].to(self.acc.device) # uint8: 50 MB for MNIST
         if len(self.train_x) < mc.batch_size: raise ValueError(f'{len(self.train_x)} training images are fewer than one batch of {mc.batch_size}')

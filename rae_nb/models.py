@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, asdict, replace
 from typing import Callable
 
 # %% auto #0
-__all__ = ['REDUCTIONS', 'MODELS', 'PAPER_DATASET', 'ModelConfig', 'Reduction', 'LossWeights', 'Official', 'ModelRecord',
-           'build_model', 'paper_config']
+__all__ = ['DEFAULTS', 'REDUCTIONS', 'MODELS', 'PAPER_DATASET', 'ModelConfig', 'Reduction', 'LossWeights', 'Official',
+           'ModelRecord', 'build_model', 'paper_config']
 
 # %% ../nbs/08_models.ipynb #abdaaa42
+DEFAULTS = ('keras', 'torch') # the libraries whose layer and optimizer defaults a config can ask for
+
 @dataclass(frozen=True)
 class ModelConfig:
     "One model on one data set: loss weights (rae_nb's scale), the objective's own options and the optimization settings."
@@ -23,6 +25,7 @@ class ModelConfig:
     batch_size:int=100
     epochs:int=100
     width_div:int=1 # divide every channel count by this (1 = Appendix A)
+    defaults:str='torch' # whose layer and optimizer defaults: 'keras' (the official code's; `paper_config` sets it) or 'torch'
     options:dict=field(default_factory=dict) # the objective's own settings; those left out take the record's defaults
 
     def __post_init__(self):
@@ -30,6 +33,7 @@ class ModelConfig:
         from rae_nb.nets import NETS # torch, needed once a config is made, not to list the records
         if self.dataset not in NETS: raise ValueError(f'unknown dataset {self.dataset!r}; choose one of {", ".join(NETS)}')
         object.__setattr__(self, 'options', MODELS[self.model].check_options(self.options))
+        if self.defaults not in DEFAULTS: raise ValueError(f'defaults must be one of {", ".join(DEFAULTS)}, got {self.defaults!r}')
         if not self.lr > 0: raise ValueError(f'lr must be positive, got {self.lr}')
         for f in ('batch_size', 'epochs', 'width_div'):
             if getattr(self, f) < 1: raise ValueError(f'{f} must be at least 1, got {getattr(self, f)}')
@@ -72,6 +76,7 @@ class Official:
     lr:float # Adam learning rate
     epochs:int
     batch_size:int=100
+    defaults:str='keras' # whose layer and optimizer defaults the official code ran with (see `ModelConfig.defaults`)
     gmm_density:str='gmm10' # the estimator of Table 1's GMM number (a key of `rae_nb.density.DENSITIES`): 'dp-gmm' (official 'GMM_Dirichlet') or 'gmm10' (official 'GMM')
 
 # %% ../nbs/08_models.ipynb #fec09295
@@ -98,6 +103,12 @@ class ModelRecord:
             if k in self.choices and v not in self.choices[k]: raise ValueError(f'{k} must be one of {", ".join(self.choices[k])}, got {v!r}')
             if type(v) in (int, float) and not v > 0: raise ValueError(f'{k} must be positive, got {v}')
         return out
+
+    def loss_scale(self, dataset:str) -> float:
+        "c with official loss = c × rae_nb's loss on `dataset`: the factor of the reduction of its official settings."
+        from rae_nb.nets import net_spec
+        if (o := self.official.get(PAPER_DATASET.get(dataset))) is None: raise ValueError(f'{self.name} has no official settings for {dataset}')
+        return REDUCTIONS[o.loss_weights.reduction].factor(net_spec(dataset))
 
 # %% ../nbs/08_models.ipynb #a7572468
 def _vae(c): from rae_nb.vae import VAELoss; return VAELoss(c.beta, c.options['k'])
@@ -134,9 +145,10 @@ MODELS = {
 # %% ../nbs/08_models.ipynb #ba2a89a8
 def build_model(cfg:ModelConfig) -> tuple:
     "The Appendix A autoencoder for `cfg` (prepared by its regularizer) and its objective `objective(model, x) -> dict`."
-    from rae_nb.nets import AutoEncoder, net_spec
+    from rae_nb.nets import AutoEncoder, net_spec, keras_defaults
     objective = MODELS[cfg.model].objective(cfg)
     model = AutoEncoder(net_spec(cfg.dataset, cfg.width_div), objective.encoder_outputs)
+    if cfg.defaults == 'keras': keras_defaults(model)
     regularizer = getattr(objective, 'regularizer', None)
     if regularizer is not None: regularizer.prepare(model.decoder if getattr(regularizer, 'decoder_only', True) else model)
     return model, objective
@@ -154,4 +166,4 @@ def paper_config(model:str, # a key of `MODELS`
     if ds not in r.official: raise ValueError(f'{r.name} has no official settings for {ds}; give its record an `Official` entry for {ds}')
     o = r.official[ds]
     beta, lam = REDUCTIONS[o.loss_weights.reduction].convert(o.loss_weights.beta, o.loss_weights.lam, net_spec(dataset))
-    return ModelConfig(model, dataset, beta, lam, o.lr, o.batch_size, o.epochs)
+    return ModelConfig(model, dataset, beta, lam, o.lr, o.batch_size, o.epochs, defaults=o.defaults)

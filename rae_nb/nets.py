@@ -10,7 +10,7 @@ from torch import nn
 from .data import IMAGE_SHAPES
 
 # %% auto #0
-__all__ = ['NETS', 'NetSpec', 'net_spec', 'Encoder', 'Decoder', 'AutoEncoder']
+__all__ = ['NETS', 'KERAS_BN', 'NetSpec', 'net_spec', 'Encoder', 'Decoder', 'AutoEncoder', 'keras_defaults']
 
 # %% ../nbs/02_nets.ipynb #fe86e05f
 @dataclass(frozen=True)
@@ -105,3 +105,15 @@ class AutoEncoder(nn.Module):
 
     def decode(self, z:torch.Tensor) -> torch.Tensor: return self.decoder(z)
     def forward(self, x:torch.Tensor) -> torch.Tensor: return self.decode(self.encode(x))
+
+# %% ../nbs/02_nets.ipynb #fb786b98
+KERAS_BN = dict(momentum=0.01, eps=1e-3) # Keras's BatchNormalization(momentum=0.99, epsilon=1e-3), in torch's convention
+
+def keras_defaults(model:nn.Module) -> nn.Module:
+    "Keras's defaults, in place: a bias in every FC and (transposed) convolution, Glorot-uniform kernels, zero biases, BatchNorm as `KERAS_BN`."
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            if m.bias is None: m.bias = nn.Parameter(m.weight.new_empty(m.out_features if isinstance(m, nn.Linear) else m.out_channels))
+            nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm): m.momentum, m.eps = KERAS_BN['momentum'], KERAS_BN['eps']
+    return model
