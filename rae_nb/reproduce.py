@@ -144,7 +144,8 @@ def table1_md(rows:list[dict]) -> str:
 def table2_md(rows:list[dict]) -> str:
     "Table 2 (precision / recall, higher is better) as markdown, in 'tf1' mode beside the paper's, then in 'pytorch-fid' mode, with KID (×1000, lower is better) beyond the paper."
     ds, keys = _models(rows)[0]['dataset'], _keys()
-    lines = [f'Table 2, precision / recall ($F_{{1/8}}$ / $F_8$) against validation images; KID × 1000. {_protocol(rows)}']
+    split = _models(rows)[0].get('prd_reference', {}).get('split', 'test') # rows without `prd_reference` scored PRD against the test reference
+    lines = [f'Table 2, precision / recall ($F_{{1/8}}$ / $F_8$) against {split} images; KID × 1000. {_protocol(rows)}']
     for mode in FID_MODES:
         lines += ['', f'{mode} mode:', '', '| model | N ours | N paper | GMM density | GMM ours | GMM paper | plain GMM | KID N | KID GMM |', '|---' * 9 + '|']
         for m, rs in _grouped(rows).items():
