@@ -306,7 +306,7 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
             log(f"{row['model']} seed {row['seed']} done: {sum(r is not None for r in rows)}/{len(todo)} ({time.time() - t0:.0f} s so far)")
             with atomic_write(out/'results.json', 'w') as f: json.dump([r for r in rows if r is not None], f, indent=1)
         floor = data_floor(data, n, *features, progress=progress) # real images at the same count: reference features are cached, so this is quick
-        rows.append(dict(model='data', dataset=dataset, seed=None, preset=preset, **floor, hardware=hardware(device)))
+        rows.append(dict(model='data', dataset=dataset, seed=None, preset=preset, **floor))
         with atomic_write(out/'results.json', 'w') as f: json.dump(rows, f, indent=1)
         _write_tables_and_figures(out, rows, models, seeds)
     log(f'done in {time.time() - t0:.0f} s: {out}/results.json, table1.md, table2.md, claims.md, fig_*.png')

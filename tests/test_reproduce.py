@@ -80,7 +80,7 @@ def test_jobs_give_the_rows_of_one_at_a_time(tmp_path, stand_in_fid_network):
     code, err, out = _reproduce('--models', 'rae-l2', 'ae', '--jobs', '2', '--threads', '2', '--out', tmp_path/'two')
     assert code == 0, err[-3000:]
     two = json.loads((tmp_path/'two'/'results.json').read_text())
-    assert [r['model'] for r in two] == ['RAE-L2', 'AE'] and _timeless(one) == _timeless(two)
+    assert [r['model'] for r in two] == ['RAE-L2', 'AE', 'data'] and _timeless(one) == _timeless(two)
     assert two[0]['fid_network'] == stand_in_fid_network and '1 torch threads' in two[0]['hardware']
     assert '2 at a time, each in its own process with 1 torch thread(s)' in out and out.count(' done: ') == 2
     metrics = {d: (tmp_path/'two'/d/'metrics.json').stat().st_mtime_ns for d in ('rae-l2-s0', 'ae-s0')}
