@@ -80,6 +80,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
             'rae_nb.density': { 'rae_nb.density.DPGMM': ('density.html#dpgmm', 'rae_nb/density.py'),
                                 'rae_nb.density.DPGMM.__init__': ('density.html#dpgmm.__init__', 'rae_nb/density.py'),
                                 'rae_nb.density.DPGMM._make': ('density.html#dpgmm._make', 'rae_nb/density.py'),
+                                'rae_nb.density.DPGMM.fit': ('density.html#dpgmm.fit', 'rae_nb/density.py'),
                                 'rae_nb.density.DPMixture': ('density.html#dpmixture', 'rae_nb/density.py'),
                                 'rae_nb.density.DPMixture.__init__': ('density.html#dpmixture.__init__', 'rae_nb/density.py'),
                                 'rae_nb.density.DPMixture._make': ('density.html#dpmixture._make', 'rae_nb/density.py'),

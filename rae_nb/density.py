@@ -4,11 +4,12 @@
 
 # %% ../nbs/10_density.ipynb #718cf7fd
 from __future__ import annotations
-import math
+import math, warnings
 import numpy as np
 import torch
 from torch import nn
 from sklearn.mixture import GaussianMixture, BayesianGaussianMixture
+from sklearn.exceptions import ConvergenceWarning
 from .core import to_float
 
 # %% auto #0
@@ -128,6 +129,10 @@ class DPGMM(_Mixture):
     def __init__(self, n_components:int=10, seed:int=0): self.n_components, self.seed = n_components, seed
     def _make(self, verbose=0): return BayesianGaussianMixture(n_components=self.n_components, covariance_type='full', weight_concentration_prior=1/self.n_components,
                                                      random_state=self.seed, verbose=verbose, verbose_interval=10)
+    def fit(self, z, progress=False):
+        with warnings.catch_warnings(): # stopping at 100 iterations is the official setting, not a fault; `model_.converged_` says whether EM converged
+            warnings.simplefilter('ignore', ConvergenceWarning)
+            return super().fit(z, progress)
 
 class GMM10(GMM):
     "The official 'GMM' / 'GMM_10': `GMM` with 10 components, at most 2000 EM iterations and scikit-learn's tolerance 1e-3."

@@ -111,7 +111,8 @@ def _models(rows:list[dict]) -> list[dict]: return [r for r in rows if r['model'
 
 def _protocol(rows:list[dict]) -> str:
     r, seeds = _models(rows)[0], sorted({x['seed'] for x in _models(rows)})
-    code = r.get('code', {}).get('git_commit') or 'not recorded'
+    v = r.get('code', {})
+    code = (v.get('git_commit') or 'not recorded') + (' with uncommitted changes' if v.get('git_dirty') else '')
     return (f"{r['dataset']}, preset `{r['preset']}` (width ÷{r['width_div']}, {r['epochs']} epochs), {r['n_samples']} images per FID set, "
             f"seeds {', '.join(map(str, seeds))}; FID network: {r['fid_network']}; {r['hardware']}; code: {code}.")
 
