@@ -10,7 +10,7 @@ from torch import nn
 from .data import IMAGE_SHAPES
 
 # %% auto #0
-__all__ = ['NETS', 'KERAS_BN', 'NetSpec', 'net_spec', 'Encoder', 'Decoder', 'AutoEncoder', 'keras_defaults']
+__all__ = ['NETS', 'KERAS_BN', 'NetSpec', 'net_spec', 'Encoder', 'OutputConv', 'Decoder', 'AutoEncoder', 'keras_defaults']
 
 # %% ../nbs/02_nets.ipynb #fe86e05f
 @dataclass(frozen=True)
@@ -64,6 +64,20 @@ class Encoder(nn.Module):
         z = self.fc(self.features(x))
         return z if self.m == 1 else z.view(len(z), self.m, self.latent)
 
+# %% ../nbs/02_nets.ipynb #a3c0e1d2
+class OutputConv(nn.Conv2d):
+    "A stride-1, unpadded `nn.Conv2d` computed as a matrix product over channels followed by a sum of shifted tap maps."
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        "Padded maps (N, c_in, H + k - 1, W + k - 1) to (N, C, H, W)."
+        C, c_in, k, _ = self.weight.shape
+        n, _, hp, wp = x.shape
+        taps = self.weight.permute(2, 3, 0, 1).reshape(k*k*C, c_in) # row (i, j, c): tap (i, j) of output channel c
+        y = torch.bmm(taps.expand(n, -1, -1), x.flatten(2)).view(n, k*k*C, hp, wp)
+        s = y.stride() # out[c, a, b] = sum over (i, j) of y[(i, j, c), a + i, b + j]
+        shifted = y.as_strided((n, k, k, C, hp - k + 1, wp - k + 1), (s[0], k*C*s[1] + s[2], C*s[1] + s[3], s[1], s[2], s[3]))
+        out = shifted.sum((1, 2))
+        return out if self.bias is None else out + self.bias.view(1, C, 1, 1)
+
 # %% ../nbs/02_nets.ipynb #d4fbfde8
 def _up(c_in, c_out, k):
     return [nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=(k - 1)//2, output_padding=k % 2, bias=False),
@@ -83,7 +97,7 @@ class Decoder(nn.Module):
         chans = (spec.dec_start,) + spec.dec_channels
         self.body = nn.Sequential(nn.BatchNorm2d(spec.dec_start), nn.ReLU(),
                                   *[l for a, b in zip(chans, chans[1:]) for l in _up(a, b, spec.kernel)],
-                                  _same_pad(spec.kernel), nn.Conv2d(chans[-1], spec.shape[0], spec.kernel), nn.Sigmoid())
+                                  _same_pad(spec.kernel), OutputConv(chans[-1], spec.shape[0], spec.kernel), nn.Sigmoid())
 
     def forward(self, z:torch.Tensor) -> torch.Tensor:
         "Codes (N, latent) to images (N, C, H, W) in [0, 1]."

@@ -11,10 +11,11 @@ from torch import nn
 from torch.func import jacfwd, vmap
 from torch.nn.utils.parametrizations import spectral_norm
 from .rae import Regularizer
+from .nets import OutputConv
 
 # %% auto #0
 __all__ = ['WEIGHTED', 'GP_FORMS', 'decoder_weights', 'L2', 'jacobian_norm_sq', 'vjp_norm_sq', 'rademacher_like',
-           'GradientPenalty', 'official_gradient_penalty', 'SpectralNorm']
+           'GradientPenalty', 'official_gradient_penalty', 'official_sn_dim', 'SpectralNorm']
 
 # %% ../nbs/05_regularizers.ipynb #a06ed7fa
 WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -80,18 +81,22 @@ def official_gradient_penalty(x_hat:torch.Tensor, # decoder outputs (N, ...) com
                               z:torch.Tensor # codes (N, D), part of x_hat's graph
                              ) -> torch.Tensor:
     "The official code's penalty: (d/dz sum of D(z)^2 over the batch and pixels)^2, averaged over the batch and latent dims; differentiable."
-    g, = torch.autograd.grad(x_hat.pow(2).sum(), z, create_graph=True) # one VJP with v = 2 D(z)
+    g, = torch.autograd.grad(x_hat, z, 2*x_hat, create_graph=True) # one VJP with v = 2 D(z), the gradient of sum D(z)^2
     return g.pow(2).mean()
 
 # %% ../nbs/05_regularizers.ipynb #ad75ba9e
+def official_sn_dim(layer:nn.Module) -> int:
+    "The weight dimension whose slices are the rows (up to a transpose) of the matrix the official layer normalizes: the input channels of transposed convolutions and of the output layer, else the output channels."
+    return 1 if isinstance(layer, OutputConv) else 0
+
 @dataclass(frozen=True)
 class SpectralNorm(Regularizer):
-    "Eq. 18: spectral normalization (torch's power-iteration parametrization) of every FC and (transposed) convolution of the module it prepares."
+    "Eq. 18: spectral normalization of every FC and (transposed) convolution of the module it prepares, each by the official layer's matrix."
     n_power_iterations:int=1 # power iterations per training-mode forward pass
     decoder_only:bool=False # False: the whole autoencoder, as every official run; True: the decoder alone, as the paper's text says
 
     def prepare(self, module):
         "Normalize every FC and (transposed) convolution of `module` (the autoencoder, or the decoder when `decoder_only`)."
         for m in list(module.modules()):
-            if isinstance(m, WEIGHTED): spectral_norm(m, n_power_iterations=self.n_power_iterations)
+            if isinstance(m, WEIGHTED): spectral_norm(m, n_power_iterations=self.n_power_iterations, dim=official_sn_dim(m))
         return module
