@@ -20,7 +20,7 @@ __all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'IM
 # %% ../nbs/90_cli.ipynb #a9c1e002
 DATASET_NAMES = tuple(DATA_RECORDS) # the data sets rae_nb knows by name
 SOURCES = ('torchvision', 'npm', 'debian') # rae_nb.fetch.FETCHERS
-DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm') # rae_nb.density.DENSITIES
+DENSITY_NAMES = ('prior', 'gaussian', 'gmm', 'dpm', 'dp-gmm', 'gmm10') # rae_nb.density.DENSITIES
 REPRODUCE_SAMPLES = {'smoke': 50, 'cpu': 500, 'paper': 10000} # rae_nb.reproduce.N_SAMPLES
 
 def at_least(lo:int):
@@ -198,10 +198,12 @@ def evaluate_command(args:argparse.Namespace) -> dict:
     "Evaluate a run directory (see `rae-nb evaluate --help`)."
     from rae_nb.evaluate import evaluate
     m = evaluate(args.run_dir, args.n_samples, args.density, seed=args.seed, data_root=args.root, progress=not args.quiet)
-    print(f"{m['model']} on {m['dataset']}, {m['n_samples']} samples per set, FID network {m['fid_network']}:")
-    print('  FID  rec {rec_fid:.2f}  N ({n_density}) {n_fid:.2f}  GMM {gmm_fid:.2f}  interp {interp_fid:.2f}'.format(**m))
-    print('  KID  rec {rec_kid:.4f}  N {n_kid:.4f}  GMM {gmm_kid:.4f}  interp {interp_kid:.4f}'.format(**m))
-    print('  PRD (precision / recall)  N {n_precision:.3f} / {n_recall:.3f}  GMM {gmm_precision:.3f} / {gmm_recall:.3f}'.format(**m))
+    print(f"{m['model']} on {m['dataset']}, {m['n_samples']} samples per set, FID network {m['fid_network']}, N density {m['n_density']}, GMM density {m['gmm_density']}:")
+    names = dict(rec='rec', n='N', gmm='GMM', gmm_plain='plain GMM', interp='interp')
+    for mode, x in m['metrics'].items(): # every number in each FID mode: 'tf1' (the paper's), 'pytorch-fid'
+        row = lambda suffix, fmt: '  '.join(f'{label} {x[s + suffix]:{fmt}}' for s, label in names.items() if s + suffix in x)
+        print(f'  {mode} mode  FID  ' + row('_fid', '.2f')); print(f'  {mode} mode  KID  ' + row('_kid', '.4f'))
+        print(f'  {mode} mode  PRD (precision / recall)  ' + '  '.join(f"{label} {x[s + '_precision']:.3f} / {x[s + '_recall']:.3f}" for s, label in names.items() if s + '_precision' in x))
     print(f"  wrote {Path(args.run_dir)/'metrics.json'} ({m['seconds']:.0f} s)")
     return m
 

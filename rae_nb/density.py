@@ -4,16 +4,17 @@
 
 # %% ../nbs/10_density.ipynb #718cf7fd
 from __future__ import annotations
-import math
+import math, warnings
 import numpy as np
 import torch
 from torch import nn
 from sklearn.mixture import GaussianMixture, BayesianGaussianMixture
+from sklearn.exceptions import ConvergenceWarning
 from .core import to_float
 
 # %% auto #0
-__all__ = ['DENSITIES', 'DensityError', 'as_codes', 'collapsed_dims', 'Density', 'Prior', 'Gaussian', 'GMM', 'DPMixture',
-           'encode_images']
+__all__ = ['DENSITIES', 'DensityError', 'as_codes', 'collapsed_dims', 'Density', 'Prior', 'Gaussian', 'GMM', 'DPMixture', 'DPGMM',
+           'GMM10', 'encode_images']
 
 # %% ../nbs/10_density.ipynb #3e9670b8
 class DensityError(ValueError):
@@ -102,7 +103,7 @@ class _Mixture(Density):
 
 # %% ../nbs/10_density.ipynb #cec90eb2
 class GMM(_Mixture):
-    "Gaussian mixture with full covariances fitted by EM (scikit-learn); Table 1 uses 10 components and at most 100 iterations."
+    "Gaussian mixture with full covariances fitted by EM (scikit-learn): 10 components and at most 100 iterations by default."
     def __init__(self, n_components:int=10, max_iter:int=100, seed:int=0, reg:float=1e-6):
         self.n_components, self.max_iter, self.seed, self.reg = n_components, max_iter, seed, reg
     def _make(self, verbose=0): return GaussianMixture(self.n_components, covariance_type='full', max_iter=self.max_iter, random_state=self.seed, reg_covar=self.reg,
@@ -122,8 +123,23 @@ class DPMixture(_Mixture):
         "Components holding at least 1% of the weight."
         return int((self.model_.weights_ >= 0.01).sum())
 
+# %% ../nbs/10_density.ipynb #f36a30a3
+class DPGMM(_Mixture):
+    "The official 'GMM_Dirichlet': scikit-learn's `BayesianGaussianMixture` with `n_components` full-covariance components, weight concentration 1/`n_components`, other settings at their defaults."
+    def __init__(self, n_components:int=10, seed:int=0): self.n_components, self.seed = n_components, seed
+    def _make(self, verbose=0): return BayesianGaussianMixture(n_components=self.n_components, covariance_type='full', weight_concentration_prior=1/self.n_components,
+                                                     random_state=self.seed, verbose=verbose, verbose_interval=10)
+    def fit(self, z, progress=False):
+        with warnings.catch_warnings(): # stopping at 100 iterations is the official setting, not a fault; `model_.converged_` says whether EM converged
+            warnings.simplefilter('ignore', ConvergenceWarning)
+            return super().fit(z, progress)
+
+class GMM10(GMM):
+    "The official 'GMM' / 'GMM_10': `GMM` with 10 components, at most 2000 EM iterations and scikit-learn's tolerance 1e-3."
+    def __init__(self, n_components:int=10, max_iter:int=2000, seed:int=0, reg:float=1e-6): super().__init__(n_components, max_iter, seed, reg)
+
 # %% ../nbs/10_density.ipynb #da759dbc
-DENSITIES = {'prior': Prior, 'gaussian': Gaussian, 'gmm': GMM, 'dpm': DPMixture}
+DENSITIES = {'prior': Prior, 'gaussian': Gaussian, 'gmm': GMM, 'dpm': DPMixture, 'dp-gmm': DPGMM, 'gmm10': GMM10}
 
 # %% ../nbs/10_density.ipynb #f64e49e8
 @torch.inference_mode()

@@ -81,6 +81,7 @@ class Official:
     epochs:int
     batch_size:int=100
     defaults:str='keras' # whose layer and optimizer defaults the official code ran with (see `ModelConfig.defaults`)
+    gmm_density:str='gmm10' # the estimator of Table 1's GMM number (a key of `rae_nb.density.DENSITIES`): 'dp-gmm' (official 'GMM_Dirichlet') or 'gmm10' (official 'GMM')
 
 # %% ../nbs/08_models.ipynb #fec09295
 @dataclass(frozen=True)
@@ -125,24 +126,25 @@ def _rae_sn(c): from rae_nb.regularizers import SpectralNorm; return _rae(c, Spe
 def _ae(c): from rae_nb.rae import RAELoss; return RAELoss()
 
 # %% ../nbs/08_models.ipynb #c1183aa2
-def _official(loss_weights, lr, epochs, batch_size=(100, 100, 100)) -> dict:
+def _official(loss_weights, lr, epochs, batch_size=(100, 100, 100), gmm=('gmm10',)*3) -> dict:
     "`Official` settings on mnist, cifar10 and celeba, from one tuple per field."
-    return {d: Official(*s) for d, *s in zip(('mnist', 'cifar10', 'celeba'), loss_weights, lr, epochs, batch_size)}
+    return {d: Official(w, r, e, b, gmm_density=g) for d, w, r, e, b, g in zip(('mnist', 'cifar10', 'celeba'), loss_weights, lr, epochs, batch_size, gmm)}
 
 _W, _pps = LossWeights, lambda b: LossWeights(b, reduction='per-pixel sum')
 _RAE_LR, _VAE_LR = (5e-4, 5e-4, 1e-3), (1e-4, 1e-4, 1e-4)
+_DP_MNIST, _DP_MNIST_CELEBA = ('dp-gmm', 'gmm10', 'gmm10'), ('dp-gmm', 'gmm10', 'dp-gmm') # GMM column's estimator per data set (config.py's comments)
 MODELS = {
     'vae': ModelRecord('VAE', _vae, _official((_pps(0.312), _pps(0.024), _pps(0.09024)), _VAE_LR, (100, 100, 70), (100, 100, 1000)),
                        dict(k=1), n_density='prior', family='vae'),
-    'cv-vae': ModelRecord('CV-VAE', _cv_vae, _official((_pps(0.039), _pps(9e-4), _pps(0.01)), _VAE_LR, (100, 70, 70)), dict(sigma=0.7), family='vae'),
-    'wae': ModelRecord('WAE', _wae, _official((_W(3e-2), _W(6e-3), _W(100., reduction='0.05 sum')), (1e-3,)*3, (100, 70, 70)),
+    'cv-vae': ModelRecord('CV-VAE', _cv_vae, _official((_pps(0.039), _pps(9e-4), _pps(0.01)), _VAE_LR, (100, 70, 70), gmm=_DP_MNIST), dict(sigma=0.7), family='vae'),
+    'wae': ModelRecord('WAE', _wae, _official((_W(3e-2), _W(6e-3), _W(100., reduction='0.05 sum')), (1e-3,)*3, (100, 70, 70), gmm=_DP_MNIST),
                        n_density='prior', family='wae'),
-    'rae-gp': ModelRecord('RAE-GP', _rae_gp, _official((_W(1e-4, 0.5e-7), _W(9e-4, 0.), _W(1e-4, 1e-7)), _RAE_LR, (100, 70, 70)),
+    'rae-gp': ModelRecord('RAE-GP', _rae_gp, _official((_W(1e-4, 0.5e-7), _W(9e-4, 0.), _W(1e-4, 1e-7)), _RAE_LR, (100, 70, 70), gmm=_DP_MNIST_CELEBA),
                           dict(gp='official', gp_probes=1), dict(gp=('official', 'hutchinson'))),
-    'rae-l2': ModelRecord('RAE-L2', _rae_l2, _official((_W(1e-4, 1e-7), _W(1e-3, 1e-6), _W(1e-4, 1e-7)), _RAE_LR, (100, 100, 70))),
-    'rae-sn': ModelRecord('RAE-SN', _rae_sn, _official((_W(9e-3), _W(3e-2), _W(2.4e-3)), _RAE_LR, (100, 100, 70)), dict(decoder_only=False)),
-    'rae': ModelRecord('RAE', _rae, _official((_W(5e-4), _W(1e-2), _W(1e-4)), _RAE_LR, (100, 100, 70))),
-    'ae': ModelRecord('AE', _ae, _official((_W(0.), _W(0.), _W(0.)), _RAE_LR, (100, 100, 70)), family='ae'),
+    'rae-l2': ModelRecord('RAE-L2', _rae_l2, _official((_W(1e-4, 1e-7), _W(1e-3, 1e-6), _W(1e-4, 1e-7)), _RAE_LR, (100, 100, 70), gmm=_DP_MNIST)),
+    'rae-sn': ModelRecord('RAE-SN', _rae_sn, _official((_W(9e-3), _W(3e-2), _W(2.4e-3)), _RAE_LR, (100, 100, 70), gmm=_DP_MNIST_CELEBA), dict(decoder_only=False)),
+    'rae': ModelRecord('RAE', _rae, _official((_W(5e-4), _W(1e-2), _W(1e-4)), _RAE_LR, (100, 100, 70), gmm=_DP_MNIST_CELEBA)),
+    'ae': ModelRecord('AE', _ae, _official((_W(0.), _W(0.), _W(0.)), _RAE_LR, (100, 100, 70), gmm=_DP_MNIST_CELEBA), family='ae'),
 }
 
 # %% ../nbs/08_models.ipynb #ba2a89a8

@@ -20,7 +20,9 @@ from .models import MODELS
 from .config import preset_config
 from .learner import train
 from .checkpoint import load_run
-from .evaluate import evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id
+from .evaluate import (evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id,
+                             gmm_density, mode_metrics, data_floor)
+from .fid import FID_MODES
 from .fid_network import fid_network
 
 # %% auto #0
@@ -79,22 +81,24 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
     metrics = json.loads(mpath.read_text()) if mpath.exists() else None
     ref = subset_id(reference_subset(len(data.test), n_samples))
     if (metrics is None or metrics.get('n_samples') != n_samples or metrics.get('fid_network') != network_id
-        or metrics.get('reference', {}).get('indices_sha1') != ref or not (run_dir/'figures.safetensors').exists()):
+        or metrics.get('reference', {}).get('indices_sha1') != ref or not (run_dir/'figures.safetensors').exists()
+        or set(metrics.get('metrics', {})) != set(FID_MODES) or metrics.get('gmm_density') != gmm_density(model_name, dataset) or 'prd_reference' not in metrics):
         t1 = time.time()
         model, _, _ = load_run(run_dir, device)
         z_train = encode_images(model, data.train.x[:tc.max_train])
         metrics, images = evaluate_model(model, model_name, data, n_samples, seed=seed, net=net, network_id=network_id, z_train=z_train, progress=progress)
-        with atomic_write(run_dir/'figures.safetensors') as f: f.write(safetensors_bytes({k: v.contiguous() for k, v in _figure_sets(model, images['gmm'], data, seed).items()}))
+        with atomic_write(run_dir/'figures.safetensors') as f: f.write(safetensors_bytes({k: v.contiguous() for k, v in _figure_sets(model, images['pytorch-fid']['gmm'], data, seed).items()}))
         metrics.update(eval_seconds=round(time.time() - t1, 1), hardware=hardware(device))
         with atomic_write(mpath, 'w') as f: json.dump(metrics, f, indent=1)
-    keys = [k for k in metrics if k.endswith(('_fid', '_kid', '_kid_std', '_precision', '_recall'))]
-    return dict(model=MODELS[model_name].name, dataset=dataset, seed=seed, **{k: metrics[k] for k in keys},
-                preset=preset, n_samples=n_samples, reference=metrics['reference'], n_density=metrics['n_density'], fid_network=network_id, hardware=metrics['hardware'],
+    return dict(model=MODELS[model_name].name, dataset=dataset, seed=seed, metrics=metrics['metrics'], gmm_density=metrics['gmm_density'],
+                preset=preset, n_samples=n_samples, reference=metrics['reference'], prd_reference=metrics['prd_reference'], n_density=metrics['n_density'],
+                fid_network=network_id, hardware=metrics['hardware'], code=metrics['code'],
                 width_div=mc.width_div, epochs=mc.epochs, train_seconds=result['seconds'], eval_seconds=metrics['eval_seconds'],
                 wall_seconds_this_call=round(time.time() - t0, 1), run_dir=run_dir.name)
 
 # %% ../nbs/14_reproduce.ipynb #b221f69b
 def _mean_std(v:list[float], digits:int) -> str:
+    if any(x is None for x in v): return '–'
     if len(v) == 1: return f'{v[0]:.{digits}f}'
     return f'{np.mean(v):.{digits}f} ± {np.std(v, ddof=1):.{digits}f}'
 
@@ -103,43 +107,60 @@ def _grouped(rows:list[dict]) -> dict[str, list[dict]]:
     for r in rows: out.setdefault(r['model'], []).append(r)
     return out
 
+def _models(rows:list[dict]) -> list[dict]: return [r for r in rows if r['model'] != 'data'] # the trained models' rows
+
 def _protocol(rows:list[dict]) -> str:
-    r = rows[0]
-    seeds = sorted({x['seed'] for x in rows})
+    r, seeds = _models(rows)[0], sorted({x['seed'] for x in _models(rows)})
+    v = r.get('code', {})
+    code = (v.get('git_commit') or 'not recorded') + (' with uncommitted changes' if v.get('git_dirty') else '')
     return (f"{r['dataset']}, preset `{r['preset']}` (width ÷{r['width_div']}, {r['epochs']} epochs), {r['n_samples']} images per FID set, "
-            f"seeds {', '.join(map(str, seeds))}; FID network: {r['fid_network']}; {r['hardware']}.")
+            f"seeds {', '.join(map(str, seeds))}; FID network: {r['fid_network']}; {r['hardware']}; code: {code}.")
+
+def _cell(rs:list[dict], mode:str, key:str, digits:int=2, scale:float=1.) -> str:
+    "Mean ± std of one metric over the rows `rs` in one FID mode ('–' where a row lacks it); the data row's `data_*` stands in every set's column."
+    key = 'data_' + key.split('_', 1)[1] if rs[0]['model'] == 'data' else key
+    return _mean_std([None if (v := mode_metrics(r, mode).get(key)) is None else scale*v for r in rs], digits)
+
+def _gmm(rs:list[dict]) -> str: return '–' if rs[0]['model'] == 'data' else '/'.join(sorted({r.get('gmm_density', 'gmm') for r in rs}))
 
 def _keys() -> dict[str, str]: return {r.name: k for k, r in MODELS.items()} # display name -> model key
 
 # %% ../nbs/14_reproduce.ipynb #c689cade
 def table1_md(rows:list[dict]) -> str:
-    "Table 1 (FID, lower is better) as markdown: ours and the paper's per column."
-    ds, keys = rows[0]['dataset'], _keys()
-    cols = ('rec', 'n', 'gmm', 'interp')
-    head = '| model | ' + ' | '.join(f'{c} ours | {c} paper' for c in ('REC', 'N', 'GMM', 'Interp')) + ' |'
-    lines = [f'Table 1, FID. {_protocol(rows)}', '', head, '|---' * 9 + '|']
-    for m, rs in _grouped(rows).items():
-        p = PAPER_FID.get((keys.get(m), ds))
-        lines.append(f'| {m} | ' + ' | '.join(f"{_mean_std([r[c + '_fid'] for r in rs], 2)} | {p[i] if p else '–'}" for i, c in enumerate(cols)) + ' |')
+    "Table 1 (FID, lower is better) as markdown: in 'tf1' mode beside the paper's per column, then in 'pytorch-fid' mode."
+    ds, keys, g = _models(rows)[0]['dataset'], _keys(), _grouped(rows)
+    lines = [f'Table 1, FID, tf1 mode (the paper\'s preprocessing). {_protocol(rows)}', '',
+             '| model | REC ours | REC paper | N ours | N paper | GMM density | GMM ours | GMM paper | plain GMM | Interp ours | Interp paper |', '|---' * 11 + '|']
+    for m, rs in g.items():
+        p = PAPER_FID.get((keys.get(m), ds)) or ('–',)*4
+        c = lambda k: _cell(rs, 'tf1', k)
+        lines.append(f"| {m} | {c('rec_fid')} | {p[0]} | {c('n_fid')} | {p[1]} | {_gmm(rs)} | {c('gmm_fid')} | {p[2]} | {c('gmm_plain_fid')} | {c('interp_fid')} | {p[3]} |")
+    lines += ['', 'Table 1, FID, pytorch-fid mode.', '', '| model | REC | N | GMM density | GMM | plain GMM | Interp |', '|---' * 7 + '|']
+    for m, rs in g.items():
+        c = lambda k: _cell(rs, 'pytorch-fid', k)
+        lines.append(f"| {m} | {c('rec_fid')} | {c('n_fid')} | {_gmm(rs)} | {c('gmm_fid')} | {c('gmm_plain_fid')} | {c('interp_fid')} |")
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/14_reproduce.ipynb #eb1682d8
 def table2_md(rows:list[dict]) -> str:
-    "Table 2 (precision / recall, higher is better) as markdown, ours beside the paper's, with KID (×1000, lower is better) beyond the paper."
-    ds, keys = rows[0]['dataset'], _keys()
-    lines = [f'Table 2, precision / recall ($F_{{1/8}}$ / $F_8$); KID × 1000. {_protocol(rows)}', '',
-             '| model | N ours | N paper | GMM ours | GMM paper | KID N | KID GMM |', '|---' * 7 + '|']
-    for m, rs in _grouped(rows).items():
-        p = PAPER_PRD.get((keys.get(m), ds))
-        pr = lambda c: f"{_mean_std([r[c + '_precision'] for r in rs], 2)} / {_mean_std([r[c + '_recall'] for r in rs], 2)}"
-        pp = lambda i: f'{p[i][0]:.2f} / {p[i][1]:.2f}' if p else '–'
-        kid = lambda c: _mean_std([1000*r[c + '_kid'] for r in rs], 1)
-        lines.append(f"| {m} | {pr('n')} | {pp(0)} | {pr('gmm')} | {pp(1)} | {kid('n')} | {kid('gmm')} |")
+    "Table 2 (precision / recall, higher is better) as markdown, in 'tf1' mode beside the paper's, then in 'pytorch-fid' mode, with KID (×1000, lower is better) beyond the paper."
+    ds, keys = _models(rows)[0]['dataset'], _keys()
+    split = _models(rows)[0].get('prd_reference', {}).get('split', 'test') # rows without `prd_reference` scored PRD against the test reference
+    lines = [f'Table 2, precision / recall ($F_{{1/8}}$ / $F_8$) against {split} images; KID × 1000. {_protocol(rows)}']
+    for mode in FID_MODES:
+        lines += ['', f'{mode} mode:', '', '| model | N ours | N paper | GMM density | GMM ours | GMM paper | plain GMM | KID N | KID GMM |', '|---' * 9 + '|']
+        for m, rs in _grouped(rows).items():
+            p = PAPER_PRD.get((keys.get(m), ds)) if mode == 'tf1' else None
+            pr = lambda c: f"{_cell(rs, mode, c + '_precision')} / {_cell(rs, mode, c + '_recall')}"
+            pp = lambda i: f'{p[i][0]:.2f} / {p[i][1]:.2f}' if p else '–'
+            kid = lambda c: _cell(rs, mode, c + '_kid', 1, 1000)
+            lines.append(f"| {m} | {pr('n')} | {pp(0)} | {_gmm(rs)} | {pr('gmm')} | {pp(1)} | {pr('gmm_plain')} | {kid('n')} | {kid('gmm')} |")
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/14_reproduce.ipynb #981c3d42
-def _means(rows:list[dict]) -> dict[str, dict[str, float]]:
-    return {m: {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k.endswith(('_fid', '_precision', '_recall'))} for m, rs in _grouped(rows).items()}
+def _means(rows:list[dict], mode:str) -> dict[str, dict[str, float]]:
+    return {m: {k: float(np.mean([mode_metrics(r, mode)[k] for r in rs])) for k in mode_metrics(rs[0], mode) if k.endswith(('_fid', '_precision', '_recall'))}
+            for m, rs in _grouped(_models(rows)).items()}
 
 def _claims_on(m:dict[str, dict[str, float]]) -> list[dict]:
     "The claims on one table of per-model values `m` (the means over seeds, or one seed's rows)."
@@ -161,9 +182,11 @@ def _claims_on(m:dict[str, dict[str, float]]) -> list[dict]:
 def claims(rows:list[dict]) -> list[dict]:
     """Each of the paper's qualitative claims on Table 1 and 2: whether it held on the means over seeds, the numbers behind
     it, and `seeds_held`, the seeds on whose rows alone it held too."""
-    out, seeds = _claims_on(_means(rows)), sorted({r['seed'] for r in rows})
-    per_seed = {s: {c['claim']: c['held'] for c in _claims_on(_means([r for r in rows if r['seed'] == s]))} for s in seeds}
-    return [dict(c, seeds_held=[s for s in seeds if per_seed[s].get(c['claim'])]) for c in out]
+    rows = _models(rows)
+    mode = 'tf1' if all(mode_metrics(r, 'tf1') for r in rows) else 'pytorch-fid'
+    out, seeds = _claims_on(_means(rows, mode)), sorted({r['seed'] for r in rows})
+    per_seed = {s: {c['claim']: c['held'] for c in _claims_on(_means([r for r in rows if r['seed'] == s], mode))} for s in seeds}
+    return [dict(c, mode=mode, seeds_held=[s for s in seeds if per_seed[s].get(c['claim'])]) for c in out]
 
 def _on_seeds(c:dict, seeds:list[int]) -> str:
     if len(seeds) < 2: return ''
@@ -173,8 +196,8 @@ def _on_seeds(c:dict, seeds:list[int]) -> str:
 
 def claims_md(rows:list[dict]) -> str:
     "`claims` as a markdown list: on the means over seeds, then on how many seeds alone."
-    seeds = sorted({r['seed'] for r in rows})
-    return '\n'.join(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']} ({c['detail']}{_on_seeds(c, seeds)})" for c in claims(rows)) + '\n'
+    seeds = sorted({r['seed'] for r in _models(rows)})
+    return '\n'.join(f"- {'held' if c['held'] else '**did not hold**'}: {c['claim']} ({c['mode']} mode: {c['detail']}{_on_seeds(c, seeds)})" for c in claims(rows)) + '\n'
 
 # %% ../nbs/14_reproduce.ipynb #b536da54
 FIGURES = {'reconstructions': ('rec',), 'samples': ('samples',), 'interpolations': ('interp',), 'neighbours': ('samples', 'neighbours')}
@@ -267,7 +290,7 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
               jobs:int=1, # models trained and evaluated at once, each in its own process
               threads:int|None=None # torch threads in all, split evenly between the jobs (default: this process's count)
              ) -> list[dict]:
-    "Train and evaluate `models` (default: all eight) for each seed into `out`; write results.json, table1.md, table2.md and the figures there; return the rows."
+    "Train and evaluate `models` (default: all eight) for each seed into `out`, and score real images (the row 'data'); write results.json, table1.md, table2.md and the figures there; return the rows."
     models, seeds = _check_args(models, seeds, preset, jobs, threads)
     n = N_SAMPLES[preset] if n_samples is None else n_samples
     data = load_dataset(dataset, data_root) # refuses missing data before anything is written
@@ -283,6 +306,9 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
             rows[i] = row
             log(f"{row['model']} seed {row['seed']} done: {sum(r is not None for r in rows)}/{len(todo)} ({time.time() - t0:.0f} s so far)")
             with atomic_write(out/'results.json', 'w') as f: json.dump([r for r in rows if r is not None], f, indent=1)
+        floor = data_floor(data, n, *features, progress=progress) # real images at the same count: reference features are cached, so this is quick
+        rows.append(dict(model='data', dataset=dataset, seed=None, preset=preset, **floor))
+        with atomic_write(out/'results.json', 'w') as f: json.dump(rows, f, indent=1)
         _write_tables_and_figures(out, rows, models, seeds)
     log(f'done in {time.time() - t0:.0f} s: {out}/results.json, table1.md, table2.md, claims.md, fig_*.png')
     return rows

@@ -197,10 +197,12 @@ def test_one_reproduce_per_output_folder(tmp_path, holder, stand_in_fid_network)
 def test_evaluate_prints_kid_next_to_fid(run, monkeypatch):
     import rae_nb.evaluate
     sets = ('rec', 'n', 'gmm', 'interp')
-    m = dict(model='rae-l2', dataset='mnist', n_samples=10, fid_network='w', n_density='gaussian', seconds=1.,
-             **{f'{k}_fid': 10. + i for i, k in enumerate(sets)}, **{f'{k}_kid': 0.01*(i + 1) for i, k in enumerate(sets)},
-             n_precision=.5, n_recall=.6, gmm_precision=.7, gmm_recall=.8)
+    one = dict(**{f'{k}_fid': 10. + i for i, k in enumerate(sets)}, **{f'{k}_kid': 0.01*(i + 1) for i, k in enumerate(sets)},
+               n_precision=.5, n_recall=.6, gmm_precision=.7, gmm_recall=.8)
+    m = dict(model='rae-l2', dataset='mnist', n_samples=10, fid_network='w', n_density='gaussian', gmm_density='dp-gmm', seconds=1.,
+             metrics={'tf1': one, 'pytorch-fid': {k: 2*v for k, v in one.items()}})
     monkeypatch.setattr(rae_nb.evaluate, 'evaluate', lambda *a, **kw: m) # the metrics themselves are tested in 13_evaluate
     code, err, out = cli('evaluate', run, '--quiet')
     assert code == 0, err
-    assert 'FID  rec 10.00  N (gaussian) 11.00  GMM 12.00  interp 13.00' in out and 'KID  rec 0.0100  N 0.0200  GMM 0.0300  interp 0.0400' in out
+    assert 'tf1 mode  FID  rec 10.00  N 11.00  GMM 12.00  interp 13.00' in out and 'tf1 mode  KID  rec 0.0100  N 0.0200  GMM 0.0300  interp 0.0400' in out
+    assert 'pytorch-fid mode  FID  rec 20.00  N 22.00' in out and 'GMM density dp-gmm' in out

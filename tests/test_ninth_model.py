@@ -38,13 +38,13 @@ def test_a_ninth_model_trains_evaluates_and_reproduces(toy, tmp_path, stand_in_f
     mc, _ = preset_config(toy, 'mnist', 'smoke', p=2.)
     assert (mc.beta, mc.lr, mc.width_div, mc.options) == (1e-3, 1e-3, 16, {'p': 2.})
     rows = reproduce('mnist', 'smoke', models=[toy], out=tmp_path/'rep', n_samples=10, progress=False, log=lambda *a: None) # trains, then evaluates
-    assert [r['model'] for r in rows] == ['Toy-L1'] and json.loads((tmp_path/'rep'/f'{toy}-s0'/'result.json').read_text())['steps'] == 2*1000//100
-    assert rows[0]['n_density'] == 'gaussian' and all(rows[0][f'{c}_fid'] >= 0 for c in ('rec', 'n', 'gmm', 'interp'))
+    assert [r['model'] for r in rows] == ['Toy-L1', 'data'] and json.loads((tmp_path/'rep'/f'{toy}-s0'/'result.json').read_text())['steps'] == 2*1000//100
+    assert rows[0]['n_density'] == 'gaussian' and all(rows[0]['metrics']['tf1'][f'{c}_fid'] >= 0 for c in ('rec', 'n', 'gmm', 'gmm_plain', 'interp'))
     for table, paper_columns in ((table1_md(rows), 4), (table2_md(rows), 2)): # the paper has no numbers for it: '–' in each paper column
         line = table.split('| Toy-L1 |')[1].split('\n')[0]
         assert line.count('–') == paper_columns, line
     m = evaluate(tmp_path/'rep'/f'{toy}-s0', n_samples=10, progress=False, prd_clusters=3, features=stand_in_network()) # `rae-nb evaluate`'s function
-    assert m['model'] == toy and m['gmm_fid'] >= 0
+    assert m['model'] == toy and m['gmm_density'] == 'gmm10' and m['metrics']['tf1']['gmm_fid'] >= 0
     args = build_parser().parse_args(['train', '--model', toy, '--dataset', 'mnist']) # the command line offers it: its choices come from the records
     assert args.model == toy
 

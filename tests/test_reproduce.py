@@ -32,10 +32,11 @@ def test_reproduce_on_user_supplied_cifar10_and_celeba(tmp_path, stand_in_fid_ne
         root, out = make(tmp_path/name), tmp_path/f'out-{name}'
         code, err, _ = _reproduce('--dataset', name, '--root', root, '--out', out)
         assert code == 0, err[-3000:]
-        (row,) = json.loads((out/'results.json').read_text())
+        row, floor = json.loads((out/'results.json').read_text())
+        assert floor['model'] == 'data' and floor['reference'] == row['reference']
         assert (row['model'], row['dataset'], row['preset'], row['n_samples'], row['fid_network']) == ('RAE-L2', name, 'smoke', 8, stand_in_fid_network)
-        assert all(np.isfinite(row[k]) for k in ('rec_fid', 'n_fid', 'gmm_fid', 'interp_fid'))
-        assert f'| RAE-L2 | {row["rec_fid"]:.2f} | {paper_rec} |' in (out/'table1.md').read_text()
+        assert all(np.isfinite(row['metrics'][mode][k]) for k in ('rec_fid', 'n_fid', 'gmm_fid', 'interp_fid') for mode in ('tf1', 'pytorch-fid'))
+        assert f'| RAE-L2 | {row["metrics"]["tf1"]["rec_fid"]:.2f} | {paper_rec} |' in (out/'table1.md').read_text()
         assert (out/'fig_samples.png').exists()
         img = json.loads((out/'rae-l2-s0'/'config.json').read_text())
         assert img['config']['dataset'] == name
@@ -79,7 +80,7 @@ def test_jobs_give_the_rows_of_one_at_a_time(tmp_path, stand_in_fid_network):
     code, err, out = _reproduce('--models', 'rae-l2', 'ae', '--jobs', '2', '--threads', '2', '--out', tmp_path/'two')
     assert code == 0, err[-3000:]
     two = json.loads((tmp_path/'two'/'results.json').read_text())
-    assert [r['model'] for r in two] == ['RAE-L2', 'AE'] and _timeless(one) == _timeless(two)
+    assert [r['model'] for r in two] == ['RAE-L2', 'AE', 'data'] and _timeless(one) == _timeless(two)
     assert two[0]['fid_network'] == stand_in_fid_network and '1 torch threads' in two[0]['hardware']
     assert '2 at a time, each in its own process with 1 torch thread(s)' in out and out.count(' done: ') == 2
     metrics = {d: (tmp_path/'two'/d/'metrics.json').stat().st_mtime_ns for d in ('rae-l2-s0', 'ae-s0')}
