@@ -15,7 +15,7 @@ from accelerate.state import AcceleratorState
 from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import atomic_write, seed_everything, to_float
+from .core import atomic_write, image_grid, seed_everything, to_float
 from .data import ImageData, load_dataset
 from .models import ModelConfig, build_model
 from .config import TrainConfig
