@@ -6,6 +6,7 @@
 from __future__ import annotations
 import hashlib, json, math, platform, tempfile, time, warnings
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Callable
 import torch
@@ -20,8 +21,8 @@ from .fid import inception_features
 
 # %% auto #0
 __all__ = ['GENUINE', 'OFFLINE', 'COMPILE_MIN_IMAGES', 'genuine_path', 'offline_path', 'convert_fid_helper',
-           'provision_offline_parameters', 'fold_batchnorm', 'CompiledOrEager', 'measure_compile', 'compile_break_even',
-           'compile_pays', 'fid_network']
+           'provision_offline_parameters', 'fold_batchnorm', 'always', 'CompiledOrEager', 'measure_compile',
+           'compile_break_even', 'compile_pays', 'fid_network']
 
 # %% ../nbs/11a_fid_network.ipynb #0da120ad
 GENUINE = 'pt_inception-2015-12-05-6726825d.pth'
@@ -96,12 +97,18 @@ def fold_batchnorm(net:nn.Module) -> nn.Module:
     return net
 
 # %% ../nbs/11a_fid_network.ipynb #9ccec843
+def always(n:int) -> bool: return True # `CompiledOrEager`'s default `pays`: every set runs compiled
+
 class CompiledOrEager(nn.Module):
-    "`module` compiled (inductor, freezing) for one input shape and used for the sets whose size `pays(n)` approves; eager otherwise, for other shapes, or for good if compiling fails."
-    def __init__(self, module:nn.Module, backend='inductor', pays:Callable[[int], bool]=lambda n: True):
+    "`module` compiled (inductor, freezing) for one input shape and used for the sets whose size `pays(n)` approves; eager otherwise, for other shapes, or for good if compiling fails. Pickles without its compiled graph (a worker process compiles its own)."
+    def __init__(self, module:nn.Module, backend='inductor', pays:Callable[[int], bool]=always):
         super().__init__()
-        self.module, self.shape, self.pays, self.set_size = module, None, pays, None
-        self.__dict__['compiled'] = torch.compile(module, backend=backend, dynamic=False, options=dict(freezing=True) if backend == 'inductor' else None)
+        self.module, self.backend, self.shape, self.pays, self.set_size = module, backend, None, pays, None
+        self._compile()
+    def _compile(self):
+        self.__dict__['compiled'] = torch.compile(self.module, backend=self.backend, dynamic=False, options=dict(freezing=True) if self.backend == 'inductor' else None)
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != 'compiled'} | dict(shape=None)
+    def __setstate__(self, state): self.__dict__.update(state); self._compile()
     def for_set(self, n:int):
         "The coming batches belong to a set of `n` images: compiled if `pays(n)`, whatever ran before."
         self.set_size = n
@@ -173,6 +180,6 @@ def fid_network(device='cpu', source:str='auto', compile:bool|None=None) -> tupl
     net.resize_input = net.normalize_input = False # `inception_input` does both, as the FID mode says
     net = fold_batchnorm(net.eval()).to(device, memory_format=torch.channels_last)
     if compile or (compile is None and torch.device(device).type == 'cpu'): # by default only sets large enough to pay for the compile
-        pays = (lambda n: True) if compile else (lambda n: compile_pays(n, str(device)))
+        pays = always if compile else partial(compile_pays, device=str(device)) # module-level callables: the network pickles, e.g. into `reproduce`'s workers
         net.blocks = nn.ModuleList(CompiledOrEager(b, pays=pays) for b in net.blocks)
     return net, network_id

@@ -6,11 +6,13 @@
 from __future__ import annotations
 import json, os, platform, time
 from pathlib import Path
+from typing import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 import multiprocessing
 import numpy as np
 import torch
+from torch import nn
 from safetensors.torch import save as safetensors_bytes, load_file
 from matplotlib.figure import Figure
 from .core import atomic_write, dir_lock, image_grid
@@ -23,11 +25,11 @@ from .checkpoint import load_run
 from .evaluate import (evaluate_model, decode_images, interpolation_strips, nearest_neighbours, reference_subset, subset_id,
                              gmm_density, mode_metrics, data_floor)
 from .fid import FID_MODES
-from .fid_network import fid_network
+from .fid_network import fid_network, compile_pays
 
 # %% auto #0
-__all__ = ['PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS', 'FIGURES', 'hardware', 'reproduce_one', 'table1_md', 'table2_md',
-           'claims', 'claims_md', 'figure', 'reproduce']
+__all__ = ['PAPER_FID', 'PAPER_PRD', 'N_SAMPLES', 'FIGURE_SETS', 'FIGURES', 'SETS_PER_MODEL', 'hardware', 'reproduce_one',
+           'table1_md', 'table2_md', 'claims', 'claims_md', 'figure', 'job_network', 'reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #d693a4f8
 PAPER_FID = { # Table 1: (REC, N, GMM, Interp) per (model, data set)
@@ -284,6 +286,16 @@ def _write_tables_and_figures(out:Path, rows:list[dict], models:list[str], seeds
         fig = figure(firsts, kind)
         with atomic_write(out/f'fig_{kind}.png') as f: fig.savefig(f, format='png', dpi=120)
 
+# %% ../nbs/14_reproduce.ipynb #b2c3d4e5
+SETS_PER_MODEL = 5 # rec, n, gmm, gmm_plain, interp: an upper bound on a model's image sets per FID mode
+
+def job_network(device, # where the network runs
+                images:int, # about how many images one process will put through it
+                pays:Callable=compile_pays # (images, device) -> whether compiling pays
+               ) -> tuple[nn.Module, str]:
+    "`fid_network(device)`, compiled for every set on the CPU when `images` pay for the compile, else eager; on a GPU as `fid_network` decides."
+    return fid_network(device, compile=pays(images, str(device)) if torch.device(device).type == 'cpu' else None)
+
 # %% ../nbs/14_reproduce.ipynb #7feb929b
 def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), out=None, n_samples:int|None=None,
               device=None, data_root=None, progress:bool=True, log=print,
@@ -300,8 +312,8 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
     out = Path(out or f'runs/reproduce-{dataset}-{preset}')
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    features = features or fid_network(device)
     todo = [(m, dataset, preset, s, out/f'{m}-s{s}', n, device, data_root) for s in seeds for m in models]
+    features = features or job_network(device, -(-len(todo)//jobs)*SETS_PER_MODEL*len(FID_MODES)*n)
     rows, t0 = [None]*len(todo), time.time()
     with dir_lock(out):
         for i, row in _run_all(todo, jobs, threads or torch.get_num_threads(), data, features, progress, log):
