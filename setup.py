@@ -32,7 +32,8 @@ setuptools.setup(
     include_package_data=True,
     python_requires=f'>={cfg["min_python"]}',
     install_requires=cfg.get('requirements', '').split(),
-    extras_require={'dev': cfg.get('dev_requirements', '').split()},
+    extras_require={'dev': cfg.get('dev_requirements', '').split(), # pip install 'rae-nb[dev]', 'rae-nb[tensorboard]'
+                    'tensorboard': cfg.get('tensorboard_requirements', '').split()},
     entry_points={'console_scripts': cfg.get('console_scripts', '').split(),
                   'nbdev': [f'{cfg["lib_path"]}={cfg["lib_path"]}._modidx:d']},
     zip_safe=False,

@@ -11,11 +11,11 @@ from .config import PRESETS
 from .datasets import DATA_RECORDS # the data set records: no torch either
 
 # %% auto #0
-__all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'IMAGE_OPTIONS', 'at_least', 'check_out',
-           'add_image_options', 'check_image_options', 'describe_images', 'data_command', 'Interrupted',
+__all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'IMAGE_OPTIONS', 'SAMPLE_FORMATS', 'at_least',
+           'check_out', 'add_image_options', 'check_image_options', 'describe_images', 'data_command', 'Interrupted',
            'resume_command', 'train_data', 'train_command', 'add_train_parser', 'fid_network_command',
-           'add_fid_network_parser', 'evaluate_command', 'sample_command', 'add_evaluate_parsers', 'reproduce_command',
-           'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
+           'add_fid_network_parser', 'evaluate_command', 'save_samples', 'sample_command', 'add_evaluate_parsers',
+           'reproduce_command', 'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a9c1e002
 DATASET_NAMES = tuple(DATA_RECORDS) # the data sets rae_nb knows by name
@@ -122,6 +122,8 @@ def train_data(args:argparse.Namespace):
 def train_command(args:argparse.Namespace) -> dict:
     "Train one model from the command-line arguments (see `rae-nb train --help`)."
     if args.out: check_out(args.out)
+    from rae_nb.learner import TensorBoardLog
+    cbs = [TensorBoardLog()] if args.log_with == 'tensorboard' else [] # refuses at once if tensorboard is not installed
     data = train_data(args)
     from rae_nb.config import preset_config
     from rae_nb.learner import train
@@ -137,7 +139,7 @@ def train_command(args:argparse.Namespace) -> dict:
     if main_process: print(f'rae-nb train: {mc.model} on {mc.dataset}, {args.preset} preset (width ÷{mc.width_div}, {mc.epochs} epochs, '
                            f'batch {mc.batch_size}, lr {mc.lr:g}, seed {tc.seed}) -> {out}', flush=True)
     if main_process and data: print(describe_images(data.info) + f'\nofficial settings of {mc.settings_from} (the closest paper data set); images {data.shape}, latent {net_spec(mc.dataset, shape=mc.shape, latent=mc.latent).latent}', flush=True)
-    try: result = train(mc, tc, out, resume=args.resume, data_root=args.root, progress=not args.quiet, data=data)
+    try: result = train(mc, tc, out, resume=args.resume, data_root=args.root, progress=not args.quiet, data=data, cbs=cbs)
     except KeyboardInterrupt as e:
         raise Interrupted(f'{e or "interrupted before the first step"}; go on with:  {resume_command(getattr(args, "argv", sys.argv[1:]), out)}') from None
     if main_process: print(f"done: best validation loss {result['best_valid_loss']:.5g} at epoch {result['best_epoch']}, "
@@ -173,6 +175,7 @@ def add_train_parser(sub):
     t.add_argument('--channels-last', action='store_true', help='NHWC memory format (GPU option)')
     t.add_argument('--compile', action=argparse.BooleanOptionalAction, default=None, help='torch.compile the nets (default: on for the cpu and paper presets, off for smoke)')
     t.add_argument('--root', default=None, help='data root (default: $RAE_NB_DATA, else ~/.cache/rae_nb/data)')
+    t.add_argument('--log-with', choices=['tensorboard'], default=None, help="also log the training curves and an image grid per epoch for TensorBoard, in OUT/tensorboard/ (needs pip install 'rae-nb[tensorboard]')")
     t.add_argument('--quiet', action='store_true', help='no progress bar or per-epoch lines')
     t.set_defaults(func=train_command)
 
@@ -207,23 +210,52 @@ def evaluate_command(args:argparse.Namespace) -> dict:
     print(f"  wrote {Path(args.run_dir)/'metrics.json'} ({m['seconds']:.0f} s)")
     return m
 
+# %% ../nbs/90_cli.ipynb #8c7389d9
+SAMPLE_FORMATS = ('png', 'npz', 'both') # what `rae-nb sample --out DIR` writes
+
+def save_samples(x, # uint8 images (N, C, H, W)
+                 out, # a folder that does not exist yet, or is empty
+                 fmt:str='png' # 'png': one file each, 00000.png, ...; 'npz': samples.npz (`x`, N x H x W x C uint8); 'both'
+                ) -> list[Path]:
+    "Write the images `x` into the folder `out` as `fmt`; returns the files written."
+    import numpy as np, shutil
+    from PIL import Image
+    if fmt not in SAMPLE_FORMATS: raise ValueError(f'unknown format {fmt!r}; choose one of {", ".join(SAMPLE_FORMATS)}')
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())): raise ValueError(f'{out} exists and is not an empty folder; choose a new --out folder (or a .png file for a grid)')
+    a, tmp = x.permute(0, 2, 3, 1).numpy(), out.parent/f'.{out.name}.partial'
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+    w = max(5, len(str(len(a) - 1)))
+    if fmt in ('png', 'both'):
+        for i, im in enumerate(a): Image.fromarray(im[..., 0] if im.shape[-1] == 1 else im).save(tmp/f'{i:0{w}d}.png')
+    if fmt in ('npz', 'both'): np.savez(tmp/'samples.npz', x=a)
+    if out.exists(): out.rmdir()
+    tmp.rename(out)
+    return sorted(out.iterdir())
+
 # %% ../nbs/90_cli.ipynb #6d8b74cc
 def sample_command(args:argparse.Namespace) -> Path:
-    "Write a PNG grid of samples or interpolation strips of a run (see `rae-nb sample --help`)."
-    out = check_out(args.out)
+    "Write a PNG grid of samples or interpolation strips of a run, or the samples one by one into a folder (see `rae-nb sample --help`)."
+    out = check_out(args.out or Path(args.run_dir)/'samples.png')
+    grid = out.suffix.lower() == '.png'
+    if grid and args.format: raise ValueError(f'--format applies to a folder --out; {out} ends in .png, so one grid is written')
+    if not grid and args.interpolate: raise ValueError(f'--interpolate writes one grid of strips: give --out FILE.png, not the folder {out}')
+    if not grid and out.exists() and (not out.is_dir() or any(out.iterdir())): raise ValueError(f'{out} exists and is not an empty folder; choose a new --out folder (or a .png file for a grid)')
     from PIL import Image
     from rae_nb.core import atomic_write, image_grid
-    from rae_nb.data import load_dataset
     from rae_nb.checkpoint import load_run
-    from rae_nb.evaluate import decode_images, interpolation_strips, run_density
+    from rae_nb.evaluate import decode_images, interpolation_strips, run_density, run_images
     model, mc, _ = load_run(args.run_dir)
-    data = load_dataset(mc.dataset, args.root) # the default validation split (seed 0) whatever the training seed
+    data = run_images(args.run_dir, mc, args.root, not args.quiet) # a paper data set's default split, or your own images read again and checked
     if args.interpolate: x, nrow = interpolation_strips(model, data.test.x, rows=args.n, steps=args.steps, seed=args.seed), args.steps
     else:
         est = run_density(args.run_dir, model, data.train.x, args.density, not args.quiet, **(dict(n_components=10, seed=args.seed) if args.density == 'gmm' else {}))
         x, nrow = decode_images(model, est.sample(args.n, args.seed)), 8
-    with atomic_write(out) as f: Image.fromarray(image_grid(x, nrow=nrow)).save(f, format='png')
-    print(f'wrote {out}: {"interpolation strips" if args.interpolate else args.density + " samples"} of {mc.model} on {mc.dataset}')
+    what = f'{"interpolation strips" if args.interpolate else args.density + " samples"} of {mc.model} on {mc.dataset}'
+    if grid:
+        with atomic_write(out) as f: Image.fromarray(image_grid(x, nrow=nrow)).save(f, format='png')
+        print(f'wrote {out}: {what}')
+    else: print(f'wrote {len(save_samples(x, out, args.format or "png"))} file(s) to {out}: {len(x)} {what}')
     return out
 
 # %% ../nbs/90_cli.ipynb #52ceb6ee
@@ -237,14 +269,15 @@ def add_evaluate_parsers(sub):
     e.add_argument('--root', default=None, help='data root')
     e.add_argument('--quiet', action='store_true', help='no progress bars')
     e.set_defaults(func=evaluate_command)
-    s = sub.add_parser('sample', help='a PNG of samples or interpolation strips', description='Decode samples from a density fitted to the training codes (kept in RUN_DIR/densities/ and reused), or interpolations between test images, into a PNG grid.')
+    s = sub.add_parser('sample', help='a PNG grid of samples or interpolation strips, or a folder of samples', description='Decode samples from a density fitted to the training codes (kept in RUN_DIR/densities/ and reused), or interpolations between test images, into a PNG grid; or the samples one by one into a folder (PNG files and/or an .npz) for external FID tools.')
     s.add_argument('run_dir', help='a finished `rae-nb train` run directory')
     s.add_argument('--density', choices=DENSITY_NAMES, default='gmm', help='density fitted to the training codes (default: gmm, 10 components)')
     s.add_argument('-n', type=at_least(1), default=64, help='number of samples, or of strips with --interpolate (default 64)')
     s.add_argument('--interpolate', action='store_true', help='interpolation strips between random test images instead of samples')
     s.add_argument('--steps', type=at_least(2), default=10, help='images per interpolation strip (default 10)')
     s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--out', required=True, help='PNG file to write')
+    s.add_argument('--out', default=None, help='a .png file: one grid (default: RUN_DIR/samples.png); any other path: a new or empty folder that receives the N samples')
+    s.add_argument('--format', choices=SAMPLE_FORMATS, default=None, help='for a folder --out: png (one file each, the default), npz (samples.npz: x, N x H x W x C uint8) or both')
     s.add_argument('--root', default=None, help='data root')
     s.add_argument('--quiet', action='store_true', help='no progress lines while a density is fitted')
     s.set_defaults(func=sample_command)
@@ -252,12 +285,17 @@ def add_evaluate_parsers(sub):
 # %% ../nbs/90_cli.ipynb #2eeb834f
 def reproduce_command(args:argparse.Namespace) -> list[dict]:
     "Train and evaluate the Table 1 models (see `rae-nb reproduce --help`)."
-    out = check_out(args.out or f'runs/reproduce-{args.dataset}-{args.preset}')
+    if args.data is None: args.dataset = args.dataset or 'mnist'
+    if args.out: check_out(args.out)
+    images = train_data(args) # your own images (--data), or None for a paper data set
+    name = images.name if images else args.dataset
+    out = check_out(args.out or f'runs/reproduce-{name}-{args.preset}')
     from rae_nb.reproduce import reproduce
-    print(f"rae-nb reproduce: {len(args.models or MODELS)} model(s) × seeds {' '.join(map(str, args.seeds))} on {args.dataset}, "
+    if images: print(describe_images(images.info), flush=True)
+    print(f"rae-nb reproduce: {len(args.models or MODELS)} model(s) × seeds {' '.join(map(str, args.seeds))} on {name}, "
           f"{args.preset} preset, {args.n_samples or REPRODUCE_SAMPLES[args.preset]} images per FID set -> {out}", flush=True)
-    rows = reproduce(args.dataset, args.preset, args.models, args.seeds, out, args.n_samples, data_root=args.root, progress=not args.quiet,
-                     log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads)
+    rows = reproduce(name, args.preset, args.models, args.seeds, out, args.n_samples, data_root=args.root, progress=not args.quiet,
+                     log=lambda s: print(s, flush=True), jobs=args.jobs, threads=args.threads, images=images)
     print((out/'table1.md').read_text()); print((out/'table2.md').read_text())
     return rows
 
@@ -267,14 +305,17 @@ def add_reproduce_parser(sub):
     r = sub.add_parser('reproduce', help="Table 1, Table 2 and the figures: train and evaluate the eight models",
                        description="Train the Table 1 models, fit N and GMM, compute the four FIDs, PRD and KID; write DIR/results.json, "
                                    "DIR/table1.md, DIR/table2.md (the paper's numbers beside ours) and DIR/fig_*.png. Rerunning resumes.")
-    r.add_argument('--dataset', default='mnist', choices=DATASET_NAMES, help='the data set (default: mnist)')
+    r.add_argument('--dataset', default=None, choices=DATASET_NAMES, help='the data set (default: mnist, unless --data)')
+    r.add_argument('--data', default=None, help='your own images instead: a folder of image files or a .npy/.npz file; the tables show "–" in the paper\'s columns')
+    add_image_options(r)
+    r.add_argument('--split-seed', type=int, default=None, help='seed of the train/valid/test draw of --data images (default: 0)')
     r.add_argument('--preset', default='cpu', choices=list(REPRODUCE_SAMPLES),
                    help=f"smoke: the pipeline in minutes ({REPRODUCE_SAMPLES['smoke']} images per set); cpu: width ÷8, 3 epochs, {REPRODUCE_SAMPLES['cpu']} images per set, "
                         f"half an hour to an hour on 2 cores; paper: Appendix A, {REPRODUCE_SAMPLES['paper']} images per set (a GPU). Default: cpu")
     r.add_argument('--models', nargs='+', default=None, choices=list(MODELS), help='models (default: all of Table 1)')
     r.add_argument('--seeds', nargs='+', type=int, default=[0], help='training seeds; several give mean ± std (default: 0)')
     r.add_argument('--n-samples', type=at_least(2), default=None, help="override the preset's images per FID set")
-    r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET)')
+    r.add_argument('--out', default=None, help='output directory (default: runs/reproduce-DATASET-PRESET, DATASET the folder\'s name for --data)')
     r.add_argument('--jobs', type=at_least(1), default=1, help='models trained and evaluated at once, each in its own process (default: 1; on 2 cores one process with both threads is as fast or faster)')
     r.add_argument('--threads', type=at_least(1), default=None, help="torch threads in all, split evenly between the jobs (default: torch's count)")
     r.add_argument('--root', default=None, help='data root')

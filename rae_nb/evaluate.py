@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 from .core import atomic_write, cache_dir, to_float
-from .data import load_dataset
+from .data import RESIZE, ImageData, find_images, images_digest, load_dataset, load_images
 from .density import DENSITIES, GMM, Density, encode_images
 from .fid import FID_MODES, inception_features, fid_from_features
 from .fid_network import fid_network
@@ -21,9 +21,9 @@ from .models import MODELS, PAPER_DATASET
 
 # %% auto #0
 __all__ = ['IMAGE_ROUNDING', 'PRD_SETS', 'METRIC_SUFFIXES', 'n_density', 'gmm_density', 'slerp', 'decode_images', 'run_density',
-           'reference_subset', 'subset_id', 'reference_features', 'image_sets', 'image_set_metrics', 'fit_densities',
-           'references', 'code_version', 'evaluate_model', 'evaluate', 'mode_metrics', 'data_floor', 'sample_images',
-           'interpolation_strips', 'nearest_neighbours']
+           'run_images', 'reference_subset', 'subset_id', 'reference_features', 'image_sets', 'image_set_metrics',
+           'fit_densities', 'references', 'code_version', 'evaluate_model', 'evaluate', 'mode_metrics', 'data_floor',
+           'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
 def n_density(model:str, choice:str='auto') -> str:
@@ -66,6 +66,30 @@ def run_density(run_dir, # a finished `rae-nb train` run directory
     key = dict(parameters=parameters, images=f'{len(train_x)} training images')
     return fit_cached(Path(run_dir)/'densities', kind, key, lambda: encode_images(model, train_x), progress, **params)
 
+
+# %% ../nbs/13_evaluate.ipynb #4ad88869
+def _own_source(rec:dict, run_dir) -> Path:
+    "Where the run's own images were read from, or a one-line `ValueError` if they were an array in memory or are gone."
+    src = rec.get('source', '')
+    if rec.get('kind') == 'array': src = src.rsplit('[', 1)[0] if src.endswith(']') else src # 'file.npz[x]': the file
+    if src == 'the array': raise ValueError(f'{run_dir} was trained on an array in memory, which cannot be read again: pass the images, run_images(..., data=load_images(ARRAY, ...))')
+    if not Path(src).exists(): raise ValueError(f'{src}, the images {run_dir} was trained on, no longer exists; restore it, or train a new run on the images you have')
+    return Path(src)
+
+def run_images(run_dir, mc, data_root=None, progress:bool=False,
+               data:ImageData|None=None # the images, where the run cannot read them again (an array in memory)
+              ) -> ImageData:
+    "The images the run `mc` in `run_dir` trained on: its paper data set, or its own images read again and checked to be the same (a one-line `ValueError` if not)."
+    if mc.data is None: return load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
+    if data is None:
+        rec = json.loads((Path(run_dir)/'config.json').read_text()).get('data', {})
+        src, size, channels = _own_source(rec, run_dir), mc.shape[1], mc.shape[0]
+        if rec['kind'] == 'folder' and images_digest(find_images(src)[0], src, size, channels, RESIZE) != rec['content']:
+            raise ValueError(f'the images under {src} changed since {run_dir} was trained on them (other files or contents); restore them, or train a new run on them')
+        data = load_images(src, size, channels, rec['split_seed'], progress=progress, name=mc.dataset)
+    if data.info.get('digest') != mc.data or tuple(data.shape) != tuple(mc.shape):
+        raise ValueError(f'the images (digest {data.info.get("digest")}, shape {data.shape}) are not those {run_dir} was trained on (digest {mc.data}, shape {mc.shape}); give the same images, size, channels and split seed')
+    return data
 
 # %% ../nbs/13_evaluate.ipynb #575f5cc1
 def reference_subset(n_split:int, # images in the reference split
@@ -176,7 +200,7 @@ def evaluate(run_dir, n_samples:int=1000, n_choice:str='auto', seed:int=0, devic
     run_dir = Path(run_dir)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model, mc, tc = load_run(run_dir, device)
-    data = load_dataset(mc.dataset, data_root) # the default validation split (seed 0) whatever the training seed
+    data = run_images(run_dir, mc, data_root, progress)
     t0 = time.time()
     gd = gmm_density(mc.model, mc.dataset)
     dens = {'n': run_density(run_dir, model, data.train.x, n_density(mc.model, n_choice), progress),

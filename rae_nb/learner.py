@@ -15,7 +15,7 @@ from accelerate.state import AcceleratorState
 from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 from fastcore.basics import patch
-from .core import atomic_write, seed_everything, to_float
+from .core import atomic_write, image_grid, seed_everything, to_float
 from .data import ImageData, load_dataset
 from .models import ModelConfig, build_model
 from .config import TrainConfig
@@ -26,7 +26,8 @@ from .checkpoint import CHECKPOINT, save_checkpoint, load_checkpoint, optimizer_
 __all__ = ['EVENTS', 'ADAM_EPS', 'Callback', 'ModelWithObjective', 'epoch_order', 'make_accelerator', 'training_model',
            'KerasPlateau', 'adam', 'plateau_scheduler', 'Learner', 'NonFiniteLoss', 'check_finite', 'NonFiniteGuard',
            'Timer', 'PlateauSchedule', 'BestParameters', 'JSONLog', 'ProgressBar', 'Checkpoint', 'default_callbacks',
-           'TrainingInterrupted', 'truncate_log', 'run_data', 'train']
+           'epoch_images', 'summary_writer', 'TensorBoardLog', 'TrainingInterrupted', 'truncate_log', 'run_data',
+           'train']
 
 # %% ../nbs/09_learner.ipynb #52a58fc0
 EVENTS = ('before_fit', 'before_epoch', 'after_loss', 'after_step', 'after_epoch', 'after_fit') # in the order `fit` first calls them
@@ -343,6 +344,47 @@ def default_callbacks(progress:bool=True) -> list[Callback]:
     "The guard, timing, plateau schedule, best weights, log, (progress bar) and checkpoints: what `train` uses."
     return [NonFiniteGuard(), Timer(), PlateauSchedule(), BestParameters(), JSONLog(), *([ProgressBar()] if progress else []), Checkpoint()]
 
+# %% ../nbs/09_learner.ipynb #210a0e81
+@torch.no_grad()
+def epoch_images(model:nn.Module, x:torch.Tensor, # uint8 validation images
+                 n:int=8, seed:int=0) -> torch.Tensor:
+    "`n` of the images `x`, their reconstructions and `n` decodes of a Gaussian fitted to the codes of up to 500 of them: (3n, C, H, W) in [0, 1]."
+    was, dev = model.training, next(model.parameters()).device
+    model.eval()
+    try:
+        z = torch.cat([model.encode(to_float(x[i:i + 100].to(dev))).double().cpu() for i in range(0, min(len(x), 500), 100)])
+        cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1]) if len(z) > 1 else torch.zeros(z.shape[1], z.shape[1], dtype=z.dtype)
+        chol = torch.linalg.cholesky(cov + 1e-6*torch.eye(z.shape[1], dtype=z.dtype))
+        z_new = z.mean(0) + torch.randn(n, z.shape[1], dtype=z.dtype, generator=torch.Generator().manual_seed(seed)) @ chol.T
+        dec = lambda c: model.decode(c.float().to(dev)).float().clamp(0, 1).cpu()
+        return torch.cat([to_float(x[:n]).cpu(), dec(z[:n]), dec(z_new)])
+    finally: model.train(was)
+
+# %% ../nbs/09_learner.ipynb #73a7109d
+def summary_writer():
+    "torch's TensorBoard `SummaryWriter` class, or a one-line `ValueError` saying how to install tensorboard."
+    try: from torch.utils.tensorboard import SummaryWriter
+    except ImportError: raise ValueError("--log-with tensorboard needs the tensorboard package: pip install 'rae-nb[tensorboard]' (or pip install tensorboard)") from None
+    return SummaryWriter
+
+class TensorBoardLog(Callback):
+    "TensorBoard events in `out/folder`: the loss components and learning rate every `log_every` steps; per epoch the validation loss, the learning rate and an `epoch_images` grid."
+    order = 35
+    def __init__(self, folder:str='tensorboard'): self.folder, self.writer_class, self.writer = folder, summary_writer(), None
+    def before_fit(self, learn):
+        if learn.out is not None and learn.acc.is_main_process: self.writer = self.writer_class(str(learn.out/self.folder), purge_step=learn.step or None)
+    def after_step(self, learn):
+        if self.writer is None or learn.step % learn.tc.log_every: return
+        for k, v in learn.losses.items(): self.writer.add_scalar(f'train/{k}', v.item(), learn.step)
+        self.writer.add_scalar('train/lr', learn.opt.param_groups[0]['lr'], learn.step)
+    def after_epoch(self, learn):
+        if self.writer is None: return
+        self.writer.add_scalar('valid/loss', learn.valid_loss, learn.step); self.writer.add_scalar('epoch/lr', learn.opt.param_groups[0]['lr'], learn.step)
+        self.writer.add_image('images: real, reconstructed, sampled', image_grid(epoch_images(learn.model, learn.valid_x)), learn.step, dataformats='HWC')
+        self.writer.flush()
+    def after_fit(self, learn):
+        if self.writer is not None: self.writer.close(); self.writer = None
+
 # %% ../nbs/09_learner.ipynb #be51fa6b
 class TrainingInterrupted(KeyboardInterrupt):
     "Ctrl-C during `train`; the message says at which step, and what the checkpoint holds."
@@ -367,7 +409,7 @@ def run_data(mc:ModelConfig, # the run's model config
     return data
 
 # %% ../nbs/09_learner.ipynb #900e4332
-def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True, data:ImageData|None=None) -> dict:
+def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True, data:ImageData|None=None, cbs:list|None=None) -> dict:
     "Train `mc` with `tc` into the run directory `out` (see above), holding no lock; returns the run's result record."
     out = Path(out)
     what = check_run_dir(out, mc, tc, resume)
@@ -376,7 +418,7 @@ def _train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=Non
     if ckpt and not same_run(ckpt[1], mc, tc):
         raise ValueError(f'{out/CHECKPOINT} was written by a different run than {out/"config.json"} describes; restore the matching files, or choose another --out')
     data = run_data(mc, data, data_root)
-    learn = Learner(mc, tc, data.train.x, data.valid.x, out=out, progress=progress)
+    learn = Learner(mc, tc, data.train.x, data.valid.x, out=out, progress=progress, cbs=default_callbacks(progress) + list(cbs or []))
     if learn.acc.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         for f in out.glob('.*.partial'): f.unlink() # a write killed half-way
@@ -403,7 +445,8 @@ from .core import dir_lock
 
 # %% ../nbs/09_learner.ipynb #769936de
 def train(mc:ModelConfig, tc:TrainConfig, out, resume:bool=False, data_root=None, progress:bool=True,
-          data:ImageData|None=None # the images, for a config of the user's own images (see `run_data`)
+          data:ImageData|None=None, # the images, for a config of the user's own images (see `run_data`)
+          cbs:list|None=None # callbacks added to `default_callbacks`, e.g. `[TensorBoardLog()]`
          ) -> dict:
     "Train `mc` with `tc` into the run directory `out` (see above), one process at a time; returns the run's result record."
-    with dir_lock(out) if int(os.environ.get('RANK', 0)) == 0 else nullcontext(): return _train(mc, tc, out, resume, data_root, progress, data)
+    with dir_lock(out) if int(os.environ.get('RANK', 0)) == 0 else nullcontext(): return _train(mc, tc, out, resume, data_root, progress, data, cbs)

@@ -76,9 +76,10 @@ def reproduce_one(model_name:str, dataset:str, preset:str, seed:int, run_dir, da
                   device=None, data_root=None, progress:bool=True) -> dict:
     "Train (or resume, or reuse) one Table 1 model and evaluate it; returns its results row."
     run_dir, device = Path(run_dir), device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    mc, tc = preset_config(model_name, dataset, preset, seed=seed)
+    own = 'digest' in data.info # your own images (`load_images`): nets for their shape, the run tied to their digest
+    mc, tc = preset_config(model_name, dataset, preset, seed=seed, **(dict(shape=data.shape, data=data.info['digest']) if own else {}))
     t0 = time.time()
-    result = train(mc, tc, run_dir, resume=True, data_root=data_root, progress=progress)
+    result = train(mc, tc, run_dir, resume=True, data_root=data_root, progress=progress, data=data if own else None)
     mpath = run_dir/'metrics.json'
     metrics = json.loads(mpath.read_text()) if mpath.exists() else None
     ref = subset_id(reference_subset(len(data.test), n_samples))
@@ -240,9 +241,9 @@ def _check_args(models, seeds, preset:str, jobs:int, threads) -> tuple[list[str]
 # %% ../nbs/14_reproduce.ipynb #12fbb945
 _WORKER = {} # what a worker process holds: the data set and the feature network
 
-def _start_worker(threads:int, dataset:str, data_root, features:tuple):
+def _start_worker(threads:int, dataset:str, data_root, features:tuple, images=None):
     torch.set_num_threads(threads)
-    _WORKER.update(data=load_dataset(dataset, data_root), features=features)
+    _WORKER.update(data=load_dataset(dataset, data_root) if images is None else images, features=features)
 
 def _in_worker(job:tuple) -> dict:
     m, dataset, preset, s, run_dir, n, device, data_root = job
@@ -267,7 +268,7 @@ def _run_all(todo:list[tuple], n_jobs:int, threads:int, data, features:tuple, pr
         return
     per = max(1, threads // n_jobs)
     log(f'{len(todo)} model(s) × seed(s), {n_jobs} at a time, each in its own process with {per} torch thread(s)')
-    init = (per, todo[0][1], todo[0][7], features)
+    init = (per, todo[0][1], todo[0][7], features, data if 'digest' in data.info else None) # a paper data set is loaded in each worker; your own images travel
     with ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_start_worker, initargs=init) as pool:
         futures = {pool.submit(_in_worker, job): i for i, job in enumerate(todo)}
         try:
@@ -300,12 +301,13 @@ def reproduce(dataset:str='mnist', preset:str='cpu', models=None, seeds=(0,), ou
               device=None, data_root=None, progress:bool=True, log=print,
               features:tuple|None=None, # (net, network_id) in place of `fid_network(device)`, e.g. `rae_nb.testing.stand_in_network()` in tests
               jobs:int=1, # models trained and evaluated at once, each in its own process
-              threads:int|None=None # torch threads in all, split evenly between the jobs (default: this process's count)
+              threads:int|None=None, # torch threads in all, split evenly between the jobs (default: this process's count)
+              images=None # your own images (`rae_nb.data.load_images`) in place of `dataset`
              ) -> list[dict]:
     "Train and evaluate `models` (default: all eight) for each seed into `out`, and score real images (the row 'data'); write results.json, table1.md, table2.md and the figures there; return the rows."
     models, seeds = _check_args(models, seeds, preset, jobs, threads)
     n = N_SAMPLES[preset] if n_samples is None else n_samples
-    data = load_dataset(dataset, data_root) # refuses missing data before anything is written
+    data = load_dataset(dataset, data_root) if images is None else images; dataset = data.name # refuses missing data before anything is written
     if n < 2 or n > min(len(data.valid), len(data.test)): raise ValueError(f'--n-samples must be between 2 and {min(len(data.valid), len(data.test))} for {dataset}, got {n}')
     out = Path(out or f'runs/reproduce-{dataset}-{preset}')
     if out.exists() and not out.is_dir(): raise ValueError(f'{out} exists and is not a directory; choose another --out')

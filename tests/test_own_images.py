@@ -1,4 +1,5 @@
-"""Your own images on the command line: `rae-nb data PATH` and `rae-nb train --data PATH` on small folders of real image
+"""Your own images on the command line: `rae-nb data PATH`, `rae-nb train --data PATH` (with `--log-with tensorboard`), and `sample`,
+`evaluate` and `reproduce --data` of such runs, on small folders of real image
 files (MNIST test digits written as PNGs of mixed sizes). Every bad input is exit status 2 with one line on stderr, and
 writes nothing: no cache entry, no run directory."""
 import json
@@ -111,3 +112,68 @@ def test_train_on_own_images_end_to_end(home):
     write_digits(home/'other', 40, start=100) # good images (so cached), but not those the run trained on: its directory stays as it is
     assert_refused(home/'run', [*TRAIN, '--data', 'other', '--image-size', '32', '--latent', '8', '--lr', '1e-3', '--out', 'run', '--resume'], 'holds a different run')
     assert_refused(home/'run', [*TRAIN, '--data', 'pngs', '--image-size', '32', '--latent', '8', '--lr', '1e-3', '--split-seed', '1', '--out', 'run', '--resume'], 'holds a different run')
+
+@pytest.fixture
+def trained(home, monkeypatch):
+    "A smoke run of RAE-L2 on 150 MNIST test digits written as PNGs (`pngs/`, run in `run/`), with the FID stand-in network for `evaluate`."
+    import rae_nb.evaluate
+    from rae_nb.testing import stand_in_network
+    net = stand_in_network()
+    monkeypatch.setattr(rae_nb.evaluate, 'fid_network', lambda device='cpu': net)
+    write_digits(home/'pngs', 150)
+    code, err, _ = cli(*TRAIN, '--data', 'pngs', '--image-size', '32', '--out', 'run')
+    assert code == 0, err
+    return home
+
+def test_sample_writes_a_folder_of_files_for_external_fid_tools(trained):
+    home = trained
+    code, err, out = cli('sample', 'run', '-n', '12', '--out', 'samples', '--format', 'both', '--quiet')
+    assert code == 0 and 'wrote 13 file(s) to samples: 12 gmm samples of rae-l2 on pngs' in out, (err, out)
+    pngs = sorted((home/'samples').glob('*.png'))
+    assert [p.name for p in pngs] == [f'{i:05d}.png' for i in range(12)] and Image.open(pngs[0]).size == (32, 32)
+    x = np.load(home/'samples'/'samples.npz')['x']
+    assert x.shape == (12, 32, 32, 1) and x.dtype == np.uint8 and (x[0, ..., 0] == np.array(Image.open(pngs[0]))).all()
+    assert cli('sample', 'run', '--quiet')[0] == 0 and Image.open(home/'run'/'samples.png').size == (2 + 8*34, 2 + 8*34) # no --out: a grid of 64 in the run
+    (home/'full').mkdir(); (home/'full'/'a.png').write_bytes(b'')
+    for argv, says in [(['-n', '0', '--out', 'new'], 'argument -n: must be at least 1, got 0'),
+                       (['--out', 'full'], 'full exists and is not an empty folder'),
+                       (['--out', 'run/config.json'], 'exists and is not an empty folder'),
+                       (['--out', 'new', '--interpolate'], '--interpolate writes one grid of strips'),
+                       (['--out', 'g.png', '--format', 'npz'], '--format applies to a folder --out')]:
+        assert_refused(home, ['sample', 'run', *argv], says)
+
+def test_evaluate_reads_the_run_folder_again_and_refuses_a_changed_one(trained):
+    home = trained
+    code, err, out = cli('evaluate', 'run', '--n-samples', '4', '--quiet')
+    assert code == 0, err
+    m = json.loads((home/'run'/'metrics.json').read_text())
+    assert (m['dataset'], m['n_samples'], m['reference']['split']) == ('pngs', 4, 'test') and m['metrics']['tf1']['gmm_fid'] >= 0
+    (home/'run'/'metrics.json').unlink()
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(home/'pngs'/'000.png')
+    for argv in (['evaluate', 'run', '--n-samples', '4'], ['sample', 'run', '--out', 'new']):
+        assert_refused(home, argv, 'changed since run was trained on them')
+    import shutil; shutil.rmtree(home/'pngs')
+    assert_refused(home, ['evaluate', 'run', '--n-samples', '4'], 'the images run was trained on, no longer exists')
+
+def test_reproduce_on_own_images(home, stand_in_fid_network):
+    write_digits(home/'pngs', 150)
+    code, err, out = cli('reproduce', '--data', 'pngs', '--image-size', '32', '--models', 'rae-l2', '--preset', 'smoke', '--n-samples', '4', '--out', 'rep', '--quiet')
+    assert code == 0, err
+    rows = json.loads((home/'rep'/'results.json').read_text())
+    assert [r['model'] for r in rows] == ['RAE-L2', 'data'] and rows[0]['dataset'] == 'pngs'
+    line = next(l for l in (home/'rep'/'table1.md').read_text().splitlines() if l.startswith('| RAE-L2 |'))
+    assert line.split(' | ')[2] == '–', line # the paper has no number for these images
+    assert_refused(home, ['reproduce', '--data', 'pngs', '--dataset', 'mnist', '--out', 'rep2'], 'give either --dataset mnist')
+
+def test_train_log_with_tensorboard(home):
+    write_digits(home/'pngs', 40)
+    assert_refused(home, [*TRAIN, '--data', 'pngs', '--log-with', 'wandb', '--out', 'run'], "argument --log-with: invalid choice: 'wandb'")
+    try: from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError: return assert_refused(home, [*TRAIN, '--data', 'pngs', '--log-with', 'tensorboard', '--out', 'run'], "pip install 'rae-nb[tensorboard]'")
+    code, err, _ = cli(*TRAIN, '--data', 'pngs', '--image-size', '32', '--log-with', 'tensorboard', '--out', 'run')
+    assert code == 0, err
+    ea = EventAccumulator(str(home/'run'/'tensorboard')).Reload()
+    assert {'train/loss', 'train/rec', 'train/latent', 'train/reg', 'train/lr', 'valid/loss', 'epoch/lr'} <= set(ea.Tags()['scalars']), ea.Tags()
+    epochs = [r for r in map(json.loads, open(home/'run'/'log.jsonl')) if r['kind'] == 'epoch']
+    assert [e.value for e in ea.Scalars('valid/loss')] == pytest.approx([r['valid_loss'] for r in epochs])
+    assert len(ea.Images('images: real, reconstructed, sampled')) == 2
