@@ -69,7 +69,7 @@ def check_parameters(tensors:dict, # name -> tensor, as read from a file
 
 # %% ../nbs/08c_checkpoint.ipynb #f3c2c85f
 def run_record(mc:ModelConfig, tc:TrainConfig, data:dict|None=None) -> dict:
-    "What a run directory's config.json holds: both configs, as JSON-able dicts, and the `ImageData.summary` of its data (where it came from, how it was split)."
+    "What a run directory's config.json holds: both configs, as JSON-able dicts, and the summary of its data (`ImageData`'s `summary()`: where it came from, how it was split)."
     return dict(config=asdict(mc), train=asdict(tc), **({} if data is None else dict(data=data)))
 
 def saved_configs(record:dict) -> tuple[ModelConfig, TrainConfig]:

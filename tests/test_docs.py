@@ -94,7 +94,7 @@ def rendered(url):
 # where nbdev's links say the pages are: each notebook at its `output-file` (08_models.ipynb -> models.html)
 PAGES = ['index.html', 'data.html', 'fetch.html', 'core.html', 'nets.html', 'vae.html', 'rae.html', 'regularizers.html',
          'wae.html', 'smoothing.html', 'models.html', 'config.html', 'batchnorm.html', 'checkpoint.html', 'learner.html', 'density.html', 'density_store.html', 'fid.html', 'fid_network.html', 'testing.html', 'metrics.html', 'evaluate.html', 'cli.html', 'paper_map.html', 'experiments/protocol.html',
-         'reproduce.html', 'experiments/table1.html', 'experiments/figures.html', 'experiments/densities.html', 'experiments/vae_tradeoffs.html']
+         'reproduce.html', 'experiments/table1.html', 'experiments/figures.html', 'experiments/densities.html', 'experiments/vae_tradeoffs.html', 'datasets.html', 'own_images.html']
 ALL_PAGES = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob('*.html')) if SITE.exists() else PAGES
 # hosts the pages may link to that exist (checked by hand; a test offline cannot fetch them): add a new one here deliberately
 EXTERNAL = {'pypi.org', 'www.npmjs.com'}
