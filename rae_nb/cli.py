@@ -13,9 +13,9 @@ from .datasets import DATA_RECORDS # the data set records: no torch either
 # %% auto #0
 __all__ = ['DATASET_NAMES', 'SOURCES', 'DENSITY_NAMES', 'REPRODUCE_SAMPLES', 'IMAGE_OPTIONS', 'SAMPLE_FORMATS', 'at_least',
            'check_out', 'add_image_options', 'check_image_options', 'describe_images', 'data_command', 'Interrupted',
-           'resume_command', 'train_data', 'train_command', 'add_train_parser', 'fid_network_command',
-           'add_fid_network_parser', 'evaluate_command', 'save_samples', 'sample_command', 'add_evaluate_parsers',
-           'reproduce_command', 'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
+           'resume_command', 'train_data', 'train_command', 'add_run_options', 'add_train_parser',
+           'fid_network_command', 'add_fid_network_parser', 'evaluate_command', 'save_samples', 'sample_command',
+           'add_evaluate_parsers', 'reproduce_command', 'add_reproduce_parser', 'RaeParser', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a9c1e002
 DATASET_NAMES = tuple(DATA_RECORDS) # the data sets rae_nb knows by name
@@ -147,6 +147,21 @@ def train_command(args:argparse.Namespace) -> dict:
                            f"({result['seconds']:.0f} s in all); parameters in {out/result['parameters']}")
     return result
 
+# %% ../nbs/90_cli.ipynb #bfcb85e6
+def add_run_options(t):
+    "`rae-nb train`'s options for where and how the run goes: output, resume, checkpoints, logging, device and speed."
+    t.add_argument('--out', default=None, help='run directory (default: runs/MODEL-DATASET-PRESET-sSEED)')
+    t.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
+    t.add_argument('--checkpoint-every', type=int, default=None, help='also checkpoint every N steps (default: each epoch end)')
+    t.add_argument('--log-every', type=int, default=None, help='steps between log records (default: 10; smoke: 2)')
+    t.add_argument('--cpu', action='store_true', help='train on the CPU even if a GPU is present')
+    t.add_argument('--mixed-precision', choices=['no', 'bf16'], default=None, help='bf16 autocast (default: no)')
+    t.add_argument('--channels-last', action='store_true', help='NHWC memory format (GPU option)')
+    t.add_argument('--compile', action=argparse.BooleanOptionalAction, default=None, help='torch.compile the nets (default: on for the cpu and paper presets, off for smoke)')
+    t.add_argument('--root', default=None, help='data root (default: $RAE_NB_DATA, else ~/.cache/rae_nb/data)')
+    t.add_argument('--log-with', choices=['tensorboard'], default=None, help="also log the training curves and an image grid per epoch for TensorBoard, in OUT/tensorboard/ (needs pip install 'rae-nb[tensorboard]')")
+    t.add_argument('--quiet', action='store_true', help='no progress bar or per-epoch lines')
+
 # %% ../nbs/90_cli.ipynb #76dc7cce
 def add_train_parser(sub):
     "Register `rae-nb train`."
@@ -166,17 +181,7 @@ def add_train_parser(sub):
     t.add_argument('--width-div', type=int, default=None, help="override the preset's channel divisor (1 = Appendix A)")
     t.add_argument('--seed', type=int, default=0, help='seed of the initial parameters, the noise and the data order (default: 0)')
     t.add_argument('--defaults', choices=list(DEFAULTS), default=None, help="whose layer and optimizer defaults: keras (the official code's) or torch (default: keras)")
-    t.add_argument('--out', default=None, help='run directory (default: runs/MODEL-DATASET-PRESET-sSEED)')
-    t.add_argument('--resume', action='store_true', help='continue the run in --out from its checkpoint')
-    t.add_argument('--checkpoint-every', type=int, default=None, help='also checkpoint every N steps (default: each epoch end)')
-    t.add_argument('--log-every', type=int, default=None, help='steps between log records (default: 10; smoke: 2)')
-    t.add_argument('--cpu', action='store_true', help='train on the CPU even if a GPU is present')
-    t.add_argument('--mixed-precision', choices=['no', 'bf16'], default=None, help='bf16 autocast (default: no)')
-    t.add_argument('--channels-last', action='store_true', help='NHWC memory format (GPU option)')
-    t.add_argument('--compile', action=argparse.BooleanOptionalAction, default=None, help='torch.compile the nets (default: on for the cpu and paper presets, off for smoke)')
-    t.add_argument('--root', default=None, help='data root (default: $RAE_NB_DATA, else ~/.cache/rae_nb/data)')
-    t.add_argument('--log-with', choices=['tensorboard'], default=None, help="also log the training curves and an image grid per epoch for TensorBoard, in OUT/tensorboard/ (needs pip install 'rae-nb[tensorboard]')")
-    t.add_argument('--quiet', action='store_true', help='no progress bar or per-epoch lines')
+    add_run_options(t)
     t.set_defaults(func=train_command)
 
 # %% ../nbs/90_cli.ipynb #044c5db0

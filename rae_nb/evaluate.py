@@ -20,10 +20,10 @@ from .density_store import fit_cached
 from .models import MODELS, PAPER_DATASET
 
 # %% auto #0
-__all__ = ['IMAGE_ROUNDING', 'PRD_SETS', 'METRIC_SUFFIXES', 'n_density', 'gmm_density', 'slerp', 'decode_images', 'run_density',
-           'run_images', 'reference_subset', 'subset_id', 'reference_features', 'image_sets', 'image_set_metrics',
-           'fit_densities', 'references', 'code_version', 'evaluate_model', 'evaluate', 'mode_metrics', 'data_floor',
-           'sample_images', 'interpolation_strips', 'nearest_neighbours']
+__all__ = ['IMAGE_ROUNDING', 'PRD_SETS', 'METRIC_SUFFIXES', 'n_density', 'gmm_density', 'slerp', 'decode_images', 'to_uint8',
+           'run_density', 'run_images', 'reference_subset', 'subset_id', 'reference_features', 'image_sets',
+           'image_set_metrics', 'fit_densities', 'references', 'code_version', 'evaluate_model', 'evaluate',
+           'mode_metrics', 'data_floor', 'sample_images', 'interpolation_strips', 'nearest_neighbours']
 
 # %% ../nbs/13_evaluate.ipynb #57fccf08
 def n_density(model:str, choice:str='auto') -> str:
@@ -44,17 +44,25 @@ def slerp(a:torch.Tensor, b:torch.Tensor, t:float) -> torch.Tensor:
     lin = so.abs() < 1e-6
     return torch.where(lin, (1 - t)*a + t*b, torch.sin((1 - t)*omega)/torch.where(lin, 1., so)*a + torch.sin(t*omega)/torch.where(lin, 1., so)*b)
 
+# %% ../nbs/13_evaluate.ipynb #2887299a
 IMAGE_ROUNDING = {'tf1': 'truncate', 'pytorch-fid': 'round'} # how each FID mode's decoded images become uint8
 
 @torch.inference_mode()
 def decode_images(model:nn.Module, z:torch.Tensor, batch_size:int=500,
-                  rounding:str='round' # x*255 'round'ed, or 'truncate'd as the official code saved its images
+                  rounding:str|None='round' # x*255 'round'ed, or 'truncate'd as the official code saved its images; None: the decoder's floats
                  ) -> torch.Tensor:
-    "Decode codes to uint8 images (eval mode), clipped to [0, 1]."
-    if rounding not in ('round', 'truncate'): raise ValueError(f"rounding must be 'round' or 'truncate', got {rounding!r}")
+    "Decode codes to uint8 images (eval mode), clipped to [0, 1]; with `rounding=None` the decoder's float output."
+    if rounding is not None: to_uint8(torch.zeros(0), rounding) # an unknown rounding fails before the decoding
     model.eval(); dev = next(model.parameters()).device
+    x = torch.cat([model.decode(z[i:i + batch_size].to(dev)).cpu() for i in range(0, len(z), batch_size)])
+    return x if rounding is None else to_uint8(x, rounding)
+
+def to_uint8(x:torch.Tensor, # decoded images, floats
+             rounding:str='round') -> torch.Tensor:
+    "`x` clipped to [0, 1], times 255, 'round'ed or 'truncate'd to uint8."
+    if rounding not in ('round', 'truncate'): raise ValueError(f"rounding must be 'round' or 'truncate', got {rounding!r}")
     q = torch.round if rounding == 'round' else torch.floor # floor = NumPy's astype(uint8) on values in [0, 255]
-    return torch.cat([q(model.decode(z[i:i + batch_size].to(dev)).clamp(0, 1).mul(255)).to(torch.uint8).cpu() for i in range(0, len(z), batch_size)])
+    return q(x.clamp(0, 1).mul(255)).to(torch.uint8)
 
 # %% ../nbs/13_evaluate.ipynb #c4d2e002
 def run_density(run_dir, # a finished `rae-nb train` run directory
@@ -125,7 +133,11 @@ def image_sets(model:nn.Module, valid_x:torch.Tensor, # uint8 validation images
     codes = {'rec': z_va, 'n': densities['n'].sample(n, seed), 'gmm': densities['gmm'].sample(n, seed + 1)}
     if 'gmm_plain' in densities: codes['gmm_plain'] = densities['gmm_plain'].sample(n, seed + 1)
     codes['interp'] = slerp(z_va[pairs[0]], z_va[pairs[1]], 0.5)
-    return {mode: {k: decode_images(model, z, rounding=IMAGE_ROUNDING[mode]) for k, z in codes.items()} for mode in modes}
+    out = {mode: {} for mode in modes}
+    for k, z in codes.items(): # each set decoded once, then made uint8 as each mode's images were
+        x = decode_images(model, z, rounding=None)
+        for mode in modes: out[mode][k] = to_uint8(x, IMAGE_ROUNDING[mode])
+    return out
 
 # %% ../nbs/13_evaluate.ipynb #560531ae
 PRD_SETS = ('n', 'gmm', 'gmm_plain') # the sets Table 2 scores

@@ -28,6 +28,7 @@ def inception_input(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
     else: raise ValueError(f'unknown FID mode {mode!r}; choose one of {", ".join(FID_MODES)}')
     return x.expand(-1, 3, -1, -1) # grey: three identical channels (resized once)
 
+# %% ../nbs/11_fid.ipynb #922b5556
 @torch.inference_mode()
 def inception_features(x:torch.Tensor, # uint8 images (N, C, H, W), C = 1 or 3
                        net:nn.Module, # takes inputs in [-1, 1] of size `net.input_size` (default 299): pytorch-fid's InceptionV3 with resize_input and normalize_input off

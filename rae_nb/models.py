@@ -14,7 +14,6 @@ __all__ = ['DEFAULTS', 'REDUCTIONS', 'MODELS', 'PAPER_DATASET', 'ModelConfig', '
 
 # %% ../nbs/08_models.ipynb #abdaaa42
 DEFAULTS = ('keras', 'torch') # the libraries whose layer and optimizer defaults a config can ask for
-
 @dataclass(frozen=True)
 class ModelConfig:
     "One model on one data set: loss weights (rae_nb's scale), the objective's own options and the optimization settings."
@@ -107,12 +106,11 @@ class ModelRecord:
             if k in self.choices and v not in self.choices[k]: raise ValueError(f'{k} must be one of {", ".join(self.choices[k])}, got {v!r}')
             if type(v) in (int, float) and not v > 0: raise ValueError(f'{k} must be positive, got {v}')
         return out
-
     def loss_scale(self, dataset:str, shape:tuple|None=None) -> float:
         "c with official loss = c × rae_nb's loss on `dataset` (or images of `shape`, with the closest paper data set's settings)."
         from rae_nb.nets import net_spec
-        if (o := self.official.get(PAPER_DATASET.get(dataset) if shape is None else closest_paper_dataset(shape))) is None:
-            raise ValueError(f'{self.name} has no official settings for {dataset}')
+        o = self.official.get(PAPER_DATASET.get(dataset) if shape is None else closest_paper_dataset(shape))
+        if o is None: raise ValueError(f'{self.name} has no official settings for {dataset}')
         return REDUCTIONS[o.loss_weights.reduction].factor(net_spec(dataset, shape=shape))
 
 # %% ../nbs/08_models.ipynb #a7572468
